@@ -1,0 +1,1 @@
+"""The doors: command line, HTTP service, web pages and persistence."""

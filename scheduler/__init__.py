@@ -1,0 +1,1 @@
+"""Workshop scheduling engine: domain model, day files, planners, plan checker and KPIs."""

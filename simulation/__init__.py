@@ -1,0 +1,1 @@
+"""Workshop simulation: a SimPy model, queue policies, queueing formulas and experiments."""
