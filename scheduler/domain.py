@@ -286,27 +286,26 @@ class Day:
     workshop: Workshop
     date: dt.date
     bookings: tuple[Booking, ...]
+    _by_id: Mapping[str, Booking] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ws = self.workshop
-        seen: set[str] = set()
+        seen: dict[str, Booking] = {}
         tech_ids = {t.id for t in ws.technicians}
         for b in self.bookings:
             if b.id in seen:
                 raise ValueError(f"duplicate booking id {b.id!r}")
-            seen.add(b.id)
+            seen[b.id] = b
             for code in b.services:
                 if code not in ws.services:
                     raise ValueError(f"booking {b.id!r} asks for unknown service {code!r}")
             if b.technician is not None and b.technician not in tech_ids:
                 raise ValueError(f"booking {b.id!r} prefers unknown technician {b.technician!r}")
+        object.__setattr__(self, "_by_id", MappingProxyType(seen))
 
     def booking(self, booking_id: str) -> Booking:
         """Return the booking with ``booking_id`` (KeyError if there is none)."""
-        for b in self.bookings:
-            if b.id == booking_id:
-                return b
-        raise KeyError(booking_id)
+        return self._by_id[booking_id]
 
     def operations(self, booking: Booking) -> list[tuple[str, int, Operation]]:
         """The booking's operations in the order they must run: (service code, index, op)."""

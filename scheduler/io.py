@@ -1,4 +1,4 @@
-"""Read day files: one YAML file with a workshop and a day of bookings (or a bookings CSV beside it).
+"""Read day files: YAML with a workshop and a day of bookings (or a bookings CSV beside it).
 
 A service manager writes these by hand or exports them from a dealer-management system, so the
 reader is strict and patient: it collects every problem it finds, each with the file, the line,
@@ -82,9 +82,7 @@ class _TimeSafeLoader(yaml.SafeLoader):
 
 _TimeSafeLoader.yaml_implicit_resolvers = {
     first: [
-        (tag, regexp)
-        for tag, regexp in resolvers
-        if tag not in ("tag:yaml.org,2002:timestamp",)
+        (tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:timestamp",)
     ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
@@ -144,10 +142,12 @@ class _Reader:
     def fail(self, path: PathKey, message: str) -> None:
         self.problems.append(Problem(self.where(path), message))
 
-    def attempt(self, path: PathKey, build: Callable[[], T]) -> T | None:
+    def attempt(
+        self, path: PathKey, build: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T | None:
         """Run a domain constructor, turning its ValueError into a located problem."""
         try:
-            return build()
+            return build(*args, **kwargs)
         except ValueError as exc:
             self.fail(path, str(exc))
             return None
@@ -270,7 +270,7 @@ def _read_workshop_header(r: _Reader, raw: Any) -> dict[str, Any] | None:
     data = r.mapping(raw, path, ("id", "timezone", "open", "close"), ("name", "waiter_weight"))
     if data is None:
         return None
-    out = {
+    out: dict[str, Any] = {
         "id": r.text(data["id"], (*path, "id")),
         "name": r.text(data.get("name") or data["id"], (*path, "name")),
         "open": r.time(data["open"], (*path, "open")),
@@ -306,7 +306,7 @@ def _read_bays(r: _Reader, raw: Any) -> list[Bay]:
             r.fail((*path, "kinds"), "expected at least one bay kind, e.g. [lift]")
         unavailable = r.windows(data.get("unavailable"), (*path, "unavailable"))
         if ident and kinds:
-            bay = r.attempt(path, lambda: Bay(ident, frozenset(kinds), unavailable))
+            bay = r.attempt(path, Bay, ident, frozenset(kinds), unavailable)
             if bay is not None:
                 bays.append(bay)
     r.unique([(b.id, ("bays", i, "id")) for i, b in enumerate(bays)], "bay")
@@ -334,10 +334,8 @@ def _read_technicians(r: _Reader, raw: Any) -> list[Technician]:
         if data.get("efficiency") is not None:
             efficiency = r.decimal(data["efficiency"], (*path, "efficiency"), places=2)
         if ident and name and skills and shift and efficiency is not None:
-            eff = efficiency
             tech = r.attempt(
-                path,
-                lambda: Technician(ident, name, frozenset(skills), shift, breaks, eff, absent),
+                path, Technician, ident, name, frozenset(skills), shift, breaks, efficiency, absent
             )
             if tech is not None:
                 techs.append(tech)
@@ -368,7 +366,7 @@ def _read_parts(r: _Reader, raw: Any) -> dict[str, Part]:
         if sku in parts:
             r.fail((*path, "sku"), f"duplicate part sku {sku!r}")
             continue
-        part = r.attempt(path, lambda: Part(sku, on_hand, tuple(deliveries)))
+        part = r.attempt(path, Part, sku, on_hand, tuple(deliveries))
         if part is not None:
             parts[sku] = part
     return parts
@@ -414,7 +412,7 @@ def _read_services(
                 elif amount is not None:
                     used[str(sku)] = amount
             if skill and kind and minutes is not None:
-                made = r.attempt(opath, lambda: Operation(skill, kind, minutes, used))
+                made = r.attempt(opath, Operation, skill, kind, minutes, used)
                 if made is not None:
                     ops.append(made)
         if code is None or name is None or len(ops) != len(op_items) or not ops:
@@ -422,7 +420,7 @@ def _read_services(
         if code in services:
             r.fail((*path, "code"), f"duplicate service code {code!r}")
             continue
-        service = r.attempt(path, lambda: Service(code, name, tuple(ops)))
+        service = r.attempt(path, Service, code, name, tuple(ops))
         if service is not None:
             services[code] = service
     return services
@@ -489,12 +487,18 @@ def _booking(
     vehicle = "" if v.get("vehicle") is None else str(v["vehicle"])
     if ident is None or arrival is None or waiting is None or priority is None or not codes:
         return None
-    prio = priority
     return r.attempt(
         path,
-        lambda: Booking(
-            ident, tuple(codes), arrival, waiting, promised, prio, technician, customer, vehicle
-        ),
+        Booking,
+        ident,
+        tuple(codes),
+        arrival,
+        waiting,
+        promised,
+        priority,
+        technician,
+        customer,
+        vehicle,
     )
 
 
@@ -524,22 +528,30 @@ def _csv_booking_rows(csv_path: Path, source: str, problems: list[Problem]) -> l
     missing = [c for c in _REQUIRED_BOOKING_COLUMNS if c not in frame.columns]
     if missing:
         problems.append(
-            Problem(source, f"missing column(s) {', '.join(missing)}; expected the columns "
-                    f"{', '.join(BOOKING_COLUMNS)}")
+            Problem(
+                source,
+                f"missing column(s) {', '.join(missing)}; expected the columns "
+                f"{', '.join(BOOKING_COLUMNS)}",
+            )
         )
         return []
     unknown = [c for c in frame.columns if c not in BOOKING_COLUMNS]
     if unknown:
         problems.append(
-            Problem(source, f"unknown column(s) {', '.join(unknown)}; expected the columns "
-                    f"{', '.join(BOOKING_COLUMNS)}")
+            Problem(
+                source,
+                f"unknown column(s) {', '.join(unknown)}; expected the columns "
+                f"{', '.join(BOOKING_COLUMNS)}",
+            )
         )
         return []
     rows: list[_BookingRow] = []
     for index, record in enumerate(frame.to_dict(orient="records")):
         reader = _Reader(source, {}, csv_row=index)
-        values = {k: (None if str(val).strip() == "" else str(val).strip())
-                  for k, val in record.items()}
+        values = {
+            str(k): (None if str(val).strip() == "" else str(val).strip())
+            for k, val in record.items()
+        }
         rows.append(_BookingRow((), reader, values))
     return rows
 
@@ -553,8 +565,9 @@ def parse_day(
 ) -> Day:
     """Turn day-file data (already parsed YAML) into a ``Day``; DayFileError lists problems."""
     r = _Reader(source, lines or {})
-    top = r.mapping(data, (), ("workshop", "day", "bookings"),
-                    ("bays", "technicians", "services", "parts"))
+    top = r.mapping(
+        data, (), ("workshop", "day", "bookings"), ("bays", "technicians", "services", "parts")
+    )
     if top is None:
         raise DayFileError(r.problems)
     header = _read_workshop_header(r, top["workshop"])
@@ -579,8 +592,11 @@ def parse_day(
 
     # Codes declared in the catalogue, even those whose entry has problems of its own, so a
     # broken service is reported once and not again on every booking that asks for it.
-    declared = {str(s["code"]).strip() for s in r.sequence(top.get("services"), ("services",))
-                if isinstance(s, dict) and s.get("code") is not None}
+    declared = {
+        str(s["code"]).strip()
+        for s in r.sequence(top.get("services"), ("services",))
+        if isinstance(s, dict) and s.get("code") is not None
+    }
     raw_bookings = top["bookings"]
     tech_ids = {t.id for t in techs}
     rows: list[_BookingRow]
@@ -604,14 +620,23 @@ def parse_day(
         if not r.problems:
             r.fail((), "invalid day file")
         raise DayFileError(r.problems)
-    workshop = r.attempt(("workshop",), lambda: Workshop(
-        id=header["id"], name=header["name"], timezone=header["timezone"], open=header["open"],
-        close=header["close"], bays=tuple(bays), technicians=tuple(techs), services=services,
-        parts=parts, waiter_weight=header["waiter_weight"],
-    ))
+    workshop = r.attempt(
+        ("workshop",),
+        Workshop,
+        id=header["id"],
+        name=header["name"],
+        timezone=header["timezone"],
+        open=header["open"],
+        close=header["close"],
+        bays=tuple(bays),
+        technicians=tuple(techs),
+        services=services,
+        parts=parts,
+        waiter_weight=header["waiter_weight"],
+    )
     if workshop is None:
         raise DayFileError(r.problems)
-    day = r.attempt((), lambda: Day(workshop, date, tuple(bookings)))
+    day = r.attempt((), Day, workshop, date, tuple(bookings))
     if day is None:
         raise DayFileError(r.problems)
     return day
@@ -621,7 +646,9 @@ def parse_day_text(text: str, *, source: str = "<day file>", base_dir: Path | No
     """Parse the text of a YAML day file; DayFileError lists every problem with its line."""
     try:
         node = yaml.compose(text, Loader=_TimeSafeLoader)
-        data = yaml.load(text, Loader=_TimeSafeLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(
+            text, Loader=_TimeSafeLoader
+        )  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source

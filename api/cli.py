@@ -1,0 +1,205 @@
+"""The ``workshop`` command line: plan a day, check a plan, and (later) simulate and serve.
+
+Every command fails with one clear line per problem and a non-zero exit code, never with a
+traceback: a service manager should see what is wrong with their file, not with our code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from api.services.planning import check_plan_file, plan_day_file
+from scheduler.clock import format_hhmm
+from scheduler.domain import Day
+from scheduler.io import DayFileError
+from scheduler.kpis import dropoff_lateness, waiter_waits
+from scheduler.plan import Plan, ready_times
+from scheduler.planfile import PlanFileError
+from scheduler.solve import METHODS, Progress
+
+app = typer.Typer(
+    name="workshop",
+    help="Plan a dealership service workshop's day so customers wait less.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as lines starting with 'error:'."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(lines[0] if lines else "error")
+        self.lines = lines
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}" if float(value).is_integer() else f"{value:.2f}"
+
+
+def print_plan_summary(day: Day, plan: Plan) -> None:
+    """The summary a service manager reads after planning: totals, waiters, resources."""
+    k = plan.kpis
+    ws = day.workshop
+    head = Table(title=f"{ws.name} - {day.date.isoformat()} - {plan.status.value}")
+    head.add_column("figure")
+    head.add_column("value", justify="right")
+    head.add_row("bookings placed", f"{k['scheduled']} of {k['bookings']}")
+    head.add_row("objective (weighted wait + penalty)", _fmt(float(plan.objective)))
+    head.add_row("lower bound / gap", f"{_fmt(float(plan.lower_bound))} / {plan.gap:.1%}")
+    head.add_row(
+        "waiters: mean / p90 wait (min)",
+        f"{k['waiter_mean_wait']:.0f} / {k['waiter_p90_wait']:.0f}",
+    )
+    head.add_row("drop-offs on time", f"{k['dropoff_on_time_share']:.0%} of {k['dropoffs']}")
+    head.add_row("drop-offs mean lateness (min)", f"{k['dropoff_mean_lateness']:.0f}")
+    head.add_row("technician utilization", f"{k['technician_utilization']:.0%}")
+    head.add_row("bay utilization", f"{k['bay_utilization']:.0%}")
+    head.add_row("unscheduled", str(k["unscheduled"]))
+    console.print(head)
+
+    ready = ready_times(plan.assignments)
+    waits = waiter_waits(day, plan)
+    if waits:
+        table = Table(title="Waiters")
+        for col in ("booking", "customer", "arrival", "ready", "wait (min)"):
+            table.add_column(col, justify="right" if col == "wait (min)" else "left")
+        for booking_id, wait in sorted(waits.items(), key=lambda kv: day.booking(kv[0]).arrival):
+            b = day.booking(booking_id)
+            table.add_row(
+                b.id, b.customer, format_hhmm(b.arrival), format_hhmm(ready[b.id]), str(wait)
+            )
+        console.print(table)
+    late = {bid: m for bid, m in dropoff_lateness(day, plan).items() if m > 0}
+    if late:
+        table = Table(title="Late drop-offs")
+        for col in ("booking", "customer", "promised", "ready", "late (min)"):
+            table.add_column(col)
+        for booking_id, minutes in sorted(late.items()):
+            b = day.booking(booking_id)
+            table.add_row(
+                b.id,
+                b.customer,
+                format_hhmm(day.promised(b)),
+                format_hhmm(ready[b.id]),
+                str(minutes),
+            )
+        console.print(table)
+    util = Table(title="Utilization")
+    util.add_column("technician")
+    util.add_column("busy", justify="right")
+    util.add_column("bay")
+    util.add_column("busy", justify="right")
+    techs = list(k["technician_utilization_by_id"].items())
+    bays = list(k["bay_utilization_by_id"].items())
+    for i in range(max(len(techs), len(bays))):
+        tech_id, tech_share = techs[i] if i < len(techs) else ("", None)
+        bay_id, bay_share = bays[i] if i < len(bays) else ("", None)
+        util.add_row(
+            tech_id,
+            "" if tech_share is None else f"{tech_share:.0%}",
+            bay_id,
+            "" if bay_share is None else f"{bay_share:.0%}",
+        )
+    console.print(util)
+    if plan.unscheduled:
+        table = Table(title="Unscheduled bookings")
+        table.add_column("booking")
+        table.add_column("reason")
+        for u in plan.unscheduled:
+            table.add_row(u.booking, u.reason)
+        console.print(table)
+
+
+@app.command()
+def plan(
+    day_file: Annotated[Path, typer.Argument(help="Day file (YAML) to plan.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the plan file.")] = Path(
+        "plan.json"
+    ),
+    method: Annotated[str, typer.Option(help=f"Planner: {' | '.join(METHODS)}.")] = "dispatch",
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, help="Seconds CP-SAT may search.")
+    ] = 10.0,
+    workers: Annotated[int, typer.Option(min=1, help="CP-SAT search workers.")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed for reproducible CP-SAT runs.")] = 0,
+) -> None:
+    """Plan a day: print the KPI summary and write the plan file."""
+    if method not in METHODS:
+        raise UserError([f"--method must be one of {', '.join(METHODS)}, got {method!r}"])
+
+    def show(p: Progress) -> None:
+        errors.print(f"[dim]{p.seconds:6.1f}s  objective {p.objective:g}  bound {p.bound:g}[/]")
+
+    day, result = plan_day_file(
+        day_file,
+        method=method,
+        time_limit=time_limit,
+        workers=workers,
+        seed=seed,
+        out=out,
+        on_progress=show if method == "cpsat" else None,
+    )
+    print_plan_summary(day, result)
+    console.print(f"plan written to {out}")
+
+
+@app.command()
+def check(
+    day_file: Annotated[Path, typer.Argument(help="Day file (YAML) the plan is for.")],
+    plan_file: Annotated[Path, typer.Argument(help="Plan file (JSON) to verify.")],
+) -> None:
+    """Verify every hard rule of a plan and recompute its objective; exit 1 on violations."""
+    _, result, violations = check_plan_file(day_file, plan_file)
+    if violations:
+        for v in violations:
+            print(f"violation: {v}", file=sys.stderr)
+        print(f"{len(violations)} violation(s): the plan is not valid", file=sys.stderr)
+        raise typer.Exit(1)
+    console.print(
+        f"plan is valid: {len(result.assignments)} operations, "
+        f"{len(result.unscheduled)} unscheduled, objective {_fmt(float(result.objective))}",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _error(line: str) -> None:
+    print(f"error: {line}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; print problems as 'error:' lines, never a traceback."""
+    try:
+        # Standalone mode lets click report usage errors (exit 2) and --help itself.
+        app(args=argv, standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except (DayFileError, PlanFileError) as exc:
+        for problem in exc.problems:
+            _error(str(problem))
+        return 2
+    except UserError as exc:
+        for line in exc.lines:
+            _error(line)
+        return 2
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception as exc:  # the last line of defence: a message, never a traceback
+        _error(f"{type(exc).__name__}: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

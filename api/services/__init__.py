@@ -1,0 +1,1 @@
+"""Service functions shared by the command line and the HTTP routes."""
