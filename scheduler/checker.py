@@ -341,12 +341,7 @@ def _check_parts(day: Day, assignments: list[Assignment], out: list[Violation]) 
 
 def _check_objective(day: Day, plan: Plan, out: list[Violation]) -> None:
     """The claimed objective, its parts and the bound agree with the schedule."""
-    booking_ids = {b.id for b in day.bookings}
-    parts = objective_parts(
-        day,
-        [a for a in plan.assignments if a.booking in booking_ids],
-        [u for u in plan.unscheduled if u.booking in booking_ids],
-    )
+    parts = objective_parts(day, plan.assignments, plan.unscheduled)
     for name, claimed, actual in (
         ("objective", plan.objective, parts.total),
         ("weighted_wait", plan.parts.weighted_wait, parts.weighted_wait),

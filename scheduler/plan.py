@@ -69,15 +69,20 @@ def ready_times(assignments: Iterable[Assignment]) -> dict[str, int]:
 def objective_parts(
     day: Day, assignments: Iterable[Assignment], unscheduled: Iterable[Unscheduled]
 ) -> ObjectiveParts:
-    """Recompute the objective from the schedule itself, exactly as DESIGN.md defines it."""
-    ready = ready_times(assignments)
+    """Recompute the objective from the schedule itself, exactly as DESIGN.md defines it.
+
+    Ids that are not bookings of the day count for nothing here; the checker reports them.
+    """
+    known = {b.id for b in day.bookings}
+    ready = ready_times(a for a in assignments if a.booking in known)
     weighted_wait = Fraction(0)
     for booking_id, at in ready.items():
         booking = day.booking(booking_id)
         weighted_wait += day.weight(booking) * day.wait(booking, at)
     penalty = Fraction(0)
     for u in unscheduled:
-        penalty += UNSCHEDULED_PENALTY_PER_WEIGHT * day.weight(day.booking(u.booking))
+        if u.booking in known:
+            penalty += UNSCHEDULED_PENALTY_PER_WEIGHT * day.weight(day.booking(u.booking))
     return ObjectiveParts(weighted_wait, penalty)
 
 
