@@ -6,6 +6,7 @@ traceback: a service manager should see what is wrong with their file, not with 
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,8 +14,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
+from api.services.errors import ServiceError
 from api.services.planning import check_plan_file, plan_day_file
+from api.settings import Settings
 from scheduler.clock import format_hhmm
 from scheduler.domain import Day
 from scheduler.io import DayFileError
@@ -173,6 +177,83 @@ def check(
     )
 
 
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (sqlite:///file.db or postgresql+psycopg://...); default "
+        "WORKSHOP_DATABASE_URL, else workshop.db in the working folder.",
+    ),
+]
+
+
+def _settings(db: str | None) -> Settings:
+    """Settings from the environment, with ``--db`` taking precedence."""
+    return Settings(database_url=db) if db else Settings()
+
+
+@app.command()
+def load(
+    day_file: Annotated[Path, typer.Argument(help="Day file (YAML) to store.")],
+    db: DbOption = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace the bookings already stored for the day.")
+    ] = False,
+) -> None:
+    """Store a workshop and its day of bookings, planned so slots can be offered around them."""
+    from api.db.migrate import upgrade
+    from api.db.session import Database
+    from api.services.workshops import load_day_file
+
+    database = Database(_settings(db).database_url)
+    try:
+        upgrade(database)
+        result = load_day_file(database, day_file, replace=replace, now=_now())
+    finally:
+        database.dispose()
+    print(
+        f"loaded {result.workshop} {result.date.isoformat()}: {result.bookings} bookings, "
+        f"{result.scheduled} placed, {result.unscheduled} unscheduled "
+        f"(plan version {result.plan_version})"
+    )
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Start the HTTP service (migrating the database first)."""
+    import uvicorn
+
+    from api.main import create_app
+
+    uvicorn.run(create_app(_settings(db)), host=host, port=port, log_level="info")
+
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Create the schema or migrate it to the newest revision."""
+    from api.db.migrate import upgrade
+    from api.db.session import Database
+
+    database = Database(_settings(db).database_url)
+    try:
+        revision = upgrade(database)
+    finally:
+        database.dispose()
+    print(f"database is at revision {revision}")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def _error(line: str) -> None:
     print(f"error: {line}", file=sys.stderr)
 
@@ -192,6 +273,15 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.lines:
             _error(line)
         return 2
+    except ServiceError as exc:
+        _error(exc.detail)
+        return 1
+    except DBAPIError as exc:
+        first = (
+            str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc).__name__
+        )
+        _error(f"database: {first}")
+        return 1
     except KeyboardInterrupt:
         _error("interrupted")
         return 130

@@ -1,0 +1,45 @@
+"""Settings of the service, read from the environment (``WORKSHOP_*``) by pydantic-settings.
+
+Nothing configured gives a working service: a SQLite file ``workshop.db`` in the working folder,
+holds that last five minutes and a solver pool of one worker process.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///workshop.db"
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told from outside; each field is ``WORKSHOP_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="WORKSHOP_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///file.db or postgresql+psycopg://user@host/db",
+    )
+    hold_minutes: float = Field(default=5.0, gt=0, description="How long a hold keeps its slot.")
+    slot_step_minutes: int = Field(default=15, ge=1, le=240, description="Minutes between offers.")
+    max_slot_days: int = Field(
+        default=14, ge=1, le=62, description="Longest from/to range of a query."
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Key that signs slot tokens; by default one is generated and kept in the "
+        "database, so every process on the same database shares it.",
+    )
+    solver_processes: int = Field(
+        default=1, ge=1, le=64, description="Worker processes for solves."
+    )
+    solve_time_limit: float = Field(
+        default=10.0, gt=0, le=600, description="Default solve seconds."
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="Apply migrations when the app starts."
+    )
+    pool_size: int = Field(
+        default=10, ge=1, le=200, description="Database connections per process."
+    )

@@ -1,0 +1,82 @@
+"""Fixtures for the service tests: databases, a manual clock and an HTTP client.
+
+Every test that takes ``db_url`` runs on a fresh SQLite file, and again on PostgreSQL when
+``WORKSHOP_TEST_POSTGRES_URL`` is set (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``).
+PostgreSQL runs use a database made for this test session (dropped at the end), emptied before
+each test, so runs never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+DATA = Path(__file__).parent / "data"
+SMALL_DAY = DATA / "small-day.yaml"
+POSTGRES_ENV = "WORKSHOP_TEST_POSTGRES_URL"
+# 07:00 local (Asia/Shanghai) on the small day: before opening, nothing has started.
+MORNING = dt.datetime(2026, 11, 25, 23, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of its own for this test session (skips without the env var)."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL tests need a server to run against")
+    url = make_url(base)
+    name = f"workshop_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))  # a generated name, no user data
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def _empty_postgres(url: str) -> None:
+    from api.db.migrate import upgrade
+    from api.db.session import Database
+
+    db = Database(url)
+    try:
+        upgrade(db)
+        with db.engine.begin() as conn:
+            tables = conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            ).scalars()
+            names = ", ".join(f'"{t}"' for t in tables)
+            if names:
+                conn.execute(text(f"TRUNCATE {names} CASCADE"))
+    finally:
+        db.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database URL: a SQLite file, or the session's PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'workshop.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    _empty_postgres(url)
+    return url
