@@ -32,7 +32,7 @@ class Settings(BaseSettings):
         "database, so every process on the same database shares it.",
     )
     solver_processes: int = Field(
-        default=1, ge=1, le=64, description="Worker processes for solves."
+        default=1, ge=0, le=64, description="Worker processes for solves (0: in-process)."
     )
     solve_time_limit: float = Field(
         default=10.0, gt=0, le=600, description="Default solve seconds."

@@ -1,0 +1,61 @@
+"""The HTTP service: ``create_app(settings)`` builds the FastAPI app over the service functions.
+
+The app is stateless apart from its database, so several processes can serve one PostgreSQL
+database side by side. On start it migrates the schema and reads the shared token key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.clock import Clock, SystemClock
+from api.db.migrate import upgrade
+from api.db.session import Database
+from api.routers import health, plans, workshops
+from api.services.context import Context
+from api.services.tokens import signing_key
+from api.settings import Settings
+
+DESCRIPTION = """Exact booking slots that are never double-booked, daily plans and re-planning
+for a dealership service workshop. Times are ISO 8601 with offset; errors are
+application/problem+json (RFC 9457)."""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The service app for ``settings`` (read from the environment when not given)."""
+    settings = settings or Settings()
+    logging.basicConfig(level=logging.INFO)
+    db = Database(settings.database_url, pool_size=settings.pool_size)
+    if settings.migrate_on_start:
+        upgrade(db)
+    ctx = Context(
+        db=db,
+        clock=clock or SystemClock(),
+        settings=settings,
+        token_key=signing_key(db, settings.secret_key),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if ctx.solver is not None:
+            ctx.solver.shutdown()
+        db.dispose()
+
+    app = FastAPI(
+        title="Workshop scheduler",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.context = ctx
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(workshops.router)
+    app.include_router(plans.router)
+    return app

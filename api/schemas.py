@@ -1,0 +1,287 @@
+"""Request and response bodies of the HTTP service (pydantic), apart from the ORM models.
+
+Field names are the domain names of DESIGN.md; times are ISO 8601 with the workshop's offset.
+Each model carries an example so the OpenAPI document at ``/openapi.json`` shows real shapes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ISO = "2026-11-26T09:00:00+08:00"
+
+
+class Problem(BaseModel):
+    """An error as ``application/problem+json`` (RFC 9457)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {
+                "type": "/problems/slot-taken",
+                "title": "Slot no longer free",
+                "status": 409,
+                "detail": "the slot is no longer free: technician T01 is no longer free then",
+            }
+        },
+    )
+    type: str = Field(description="A URI reference naming the kind of problem.")
+    title: str
+    status: int
+    detail: str
+    field: str | None = Field(default=None, description="The request field at fault, if one is.")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="Every validation error.")
+
+
+class Health(BaseModel):
+    """Liveness or readiness."""
+
+    status: Literal["ok"] = "ok"
+    database: str | None = None
+    revision: str | None = None
+
+
+class WorkshopPublic(BaseModel):
+    """A stored workshop and the dates it has days for."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "city-motors",
+                "name": "City Motors Service",
+                "timezone": "Asia/Shanghai",
+                "days": ["2026-11-26"],
+            }
+        }
+    )
+    id: str
+    name: str
+    timezone: str
+    days: list[dt.date]
+
+
+class SlotPublic(BaseModel):
+    """An exact offer: drop off at ``arrival``, ready by ``promised``; hold it with ``slot``."""
+
+    slot: str = Field(description="Opaque token; POST it to /workshops/{id}/holds.")
+    arrival: str
+    promised: str
+    waiting: bool
+    services: list[str]
+
+
+class SlotList(BaseModel):
+    """Offers in order of drop-off time."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "slots": [
+                    {
+                        "slot": "eyJ3Ijoi...Q.9k3R...",
+                        "arrival": "2026-11-26T09:00:00+08:00",
+                        "promised": "2026-11-26T10:20:00+08:00",
+                        "waiting": False,
+                        "services": ["MINOR"],
+                    }
+                ]
+            }
+        }
+    )
+    slots: list[SlotPublic]
+
+
+class HoldCreate(BaseModel):
+    """Hold an offered slot."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"example": {"slot": "eyJ3Ijoi...Q.9k3R..."}}
+    )
+    slot: str = Field(min_length=1, max_length=8000)
+
+
+class HoldPublic(BaseModel):
+    """A hold: the slot is kept for the customer until ``expires_at``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "H3f2a9c0d1e2b4a5c6d7e",
+                "expires_at": "2026-11-26T01:05:00+00:00",
+                "workshop": "city-motors",
+                "arrival": ISO,
+                "promised": "2026-11-26T10:20:00+08:00",
+                "waiting": False,
+                "services": ["MINOR"],
+            }
+        }
+    )
+    id: str
+    expires_at: str
+    workshop: str
+    arrival: str
+    promised: str
+    waiting: bool
+    services: list[str]
+    status: str | None = None
+    booking: str | None = None
+
+
+class Confirm(BaseModel):
+    """Who the booking is for."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"example": {"customer": "Zhang San", "vehicle": "沪A12345"}},
+    )
+    customer: str = Field(min_length=1, max_length=200)
+    vehicle: str = Field(default="", max_length=100)
+
+
+class BookingPublic(BaseModel):
+    """A booking, with its ready time in the current plan (null if unscheduled or cancelled)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "B1A2B3C4D5E6F",
+                "workshop": "city-motors",
+                "date": "2026-11-26",
+                "customer": "Zhang San",
+                "vehicle": "沪A12345",
+                "services": ["MINOR"],
+                "arrival": ISO,
+                "waiting": False,
+                "promised": "2026-11-26T10:20:00+08:00",
+                "priority": "1",
+                "technician": None,
+                "status": "booked",
+                "source": "online",
+                "ready": "2026-11-26T10:20:00+08:00",
+                "unscheduled_reason": None,
+            }
+        }
+    )
+    id: str
+    workshop: str
+    date: dt.date
+    customer: str
+    vehicle: str
+    services: list[str]
+    arrival: str
+    waiting: bool
+    promised: str | None
+    priority: str
+    technician: str | None
+    status: str
+    source: str
+    ready: str | None
+    unscheduled_reason: str | None
+
+
+class Confirmed(BookingPublic):
+    """A confirmed hold: ``booking`` is the new booking's id."""
+
+    booking: str
+    hold: str
+
+
+class BookingList(BaseModel):
+    """Bookings in order of date and drop-off."""
+
+    bookings: list[BookingPublic]
+
+
+class PlanRequest(BaseModel):
+    """How to re-plan a day."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"example": {"method": "dispatch", "time_limit": 5, "now": None}},
+    )
+    method: Literal["fcfs", "dispatch", "cpsat"] = "dispatch"
+    time_limit: float = Field(default=5.0, gt=0, le=300, description="Seconds the solver may take.")
+    now: dt.datetime | None = Field(
+        default=None, description="Operations started before this instant stay as they are."
+    )
+
+
+class PromiseMove(BaseModel):
+    """A booking whose ready time changed: tell the customer."""
+
+    booking: str
+    customer: str
+    before: str | None
+    after: str | None
+    minutes: int | None = Field(description="How much later (negative: earlier).")
+
+
+class Replanned(BaseModel):
+    """A stored re-plan: its version, objective and every promise that moved."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "version": 3,
+                "status": "HEURISTIC",
+                "objective": 410,
+                "frozen": 4,
+                "moved": [
+                    {
+                        "booking": "R1003",
+                        "customer": "Wang Wu",
+                        "before": "2026-11-26T11:30:00+08:00",
+                        "after": "2026-11-26T12:10:00+08:00",
+                        "minutes": 40,
+                    }
+                ],
+                "unscheduled": [],
+            }
+        }
+    )
+    version: int
+    status: str
+    objective: float
+    frozen: int = Field(description="Operations already started, kept as they were.")
+    moved: list[PromiseMove]
+    unscheduled: list[dict[str, str]]
+    event: int | None = None
+
+
+class DayEvent(BaseModel):
+    """Something that happened during the day; the day is re-planned around it.
+
+    - ``overrun``: ``booking``'s running (or named) operation takes ``minutes`` longer;
+    - ``absent``: ``technician`` is away from ``at`` (until ``until``, default end of day);
+    - ``part-late``: the ``sku`` delivery expected at ``expected`` arrives at ``arrives``
+      instead (``quantity`` if given; without ``expected`` every delivery still to come moves
+      there; with no delivery to move, ``quantity`` units arrive at ``arrives``);
+    - ``walk-in``: a customer arrived at ``at`` with ``services``.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {"kind": "overrun", "booking": "R1003", "minutes": 40, "at": ISO}
+        },
+    )
+    kind: Literal["overrun", "absent", "part-late", "walk-in"]
+    at: dt.datetime | None = Field(default=None, description="When it happened (default: now).")
+    booking: str | None = None
+    minutes: int | None = Field(default=None, gt=0, le=1440)
+    technician: str | None = None
+    until: dt.datetime | None = None
+    sku: str | None = None
+    expected: dt.datetime | None = None
+    arrives: dt.datetime | None = None
+    quantity: int | None = Field(default=None, gt=0)
+    services: list[str] | None = None
+    waiting: bool = True
+    customer: str = ""
+    vehicle: str = ""
+    time_limit: float = Field(
+        default=5.0, gt=0, le=120, description="Seconds the re-plan may take."
+    )

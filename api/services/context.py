@@ -1,0 +1,24 @@
+"""What every service function needs besides its arguments: database, clock, settings, keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from api.clock import Clock
+from api.db.session import Database
+from api.settings import Settings
+
+if TYPE_CHECKING:
+    from api.services.solver import SolverPool
+
+
+@dataclass(slots=True)
+class Context:
+    """The service's shared state for one process (one per app, shared by all requests)."""
+
+    db: Database
+    clock: Clock
+    settings: Settings
+    token_key: bytes
+    solver: SolverPool | None = None
