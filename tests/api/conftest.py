@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -80,3 +81,26 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("postgres_url")
     _empty_postgres(url)
     return url
+
+
+@pytest.fixture
+def clock() -> Any:
+    """A manual clock at 07:00 on the small day (before opening)."""
+    from api.clock import ManualClock
+
+    return ManualClock(MORNING)
+
+
+@pytest.fixture
+def app_client(db_url: str, clock: Any) -> Iterator[Any]:
+    """A TestClient on a fresh database holding the small day, with a manual clock."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.services.workshops import load_day_file
+    from api.settings import Settings
+
+    app = create_app(Settings(database_url=db_url, solver_processes=0), clock=clock)
+    load_day_file(app.state.context.db, SMALL_DAY, replace=False, now=clock.now())
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client

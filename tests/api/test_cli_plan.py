@@ -96,17 +96,29 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "api.cli"]
     done = subprocess.run(
         [*cmd, "plan", "day-csv.yaml", "--out", "plan.json"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     done = subprocess.run(
         [*cmd, "check", "day-csv.yaml", "plan.json"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     done = subprocess.run(
-        [*cmd, "plan", "missing.yaml"], cwd=tmp_path, capture_output=True, text=True,
-        timeout=120, check=False,
+        [*cmd, "plan", "missing.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 2
     assert done.stderr.strip() == "error: missing.yaml: file not found"

@@ -1,0 +1,173 @@
+"""The booking flow end to end over HTTP, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from tests.api.helpers import DATE, WORKSHOP, assert_valid_plan, overlaps, stored_day
+
+SLOTS = f"/workshops/{WORKSHOP}/slots"
+DAY = {"from": "2026-11-26T07:30:00+08:00", "to": "2026-11-26T19:00:00+08:00"}
+
+
+def _slots(client: Any, services: str = "MINOR", waiting: bool = False) -> list[dict[str, Any]]:
+    r = client.get(SLOTS, params={"services": services, "waiting": waiting, **DAY})
+    assert r.status_code == 200, r.text
+    slots: list[dict[str, Any]] = r.json()["slots"]
+    return slots
+
+
+def test_slots_hold_confirm_and_the_plan_contains_the_booking(
+    app_client: Any, db_url: str, clock: Any
+) -> None:
+    slots = _slots(app_client, "MINOR,TYRE")
+    assert slots and all(s["arrival"] <= s["promised"] for s in slots)
+    offer = slots[3]
+    hold = app_client.post(f"/workshops/{WORKSHOP}/holds", json={"slot": offer["slot"]})
+    assert hold.status_code == 201, hold.text
+    assert hold.json()["promised"] == offer["promised"]
+    again = app_client.post(f"/workshops/{WORKSHOP}/holds", json={"slot": offer["slot"]})
+    assert again.status_code == 409
+    assert again.headers["content-type"].startswith("application/problem+json")
+    confirm = app_client.post(
+        f"/holds/{hold.json()['id']}/confirm", json={"customer": "Qian", "vehicle": "沪G77777"}
+    )
+    assert confirm.status_code == 201, confirm.text
+    booking = confirm.json()["booking"]
+    assert confirm.json()["ready"] == offer["promised"]
+    plan = app_client.get(f"/workshops/{WORKSHOP}/plans/{DATE}")
+    assert plan.status_code == 200
+    assert booking in {a["booking"] for a in plan.json()["assignments"]}
+    day = stored_day(db_url, clock.now())
+    assert_valid_plan(day, plan.json())
+    assert overlaps(db_url) == 0
+    got = app_client.get(f"/workshops/{WORKSHOP}/bookings/{booking}")
+    assert got.status_code == 200 and got.json()["source"] == "online"
+    cancelled = app_client.delete(f"/workshops/{WORKSHOP}/bookings/{booking}")
+    assert cancelled.json()["status"] == "cancelled"
+    plan = app_client.get(f"/workshops/{WORKSHOP}/plans/{DATE}").json()
+    assert booking not in {a["booking"] for a in plan["assignments"]}
+
+
+def test_offers_never_move_existing_promises(app_client: Any, db_url: str, clock: Any) -> None:
+    before = app_client.get(f"/workshops/{WORKSHOP}/plans/{DATE}").json()["assignments"]
+    for i in range(5):  # offers are fetched again after each booking: older ones may be taken
+        offers = _slots(app_client, "TYRE")
+        offer = offers[min(i * 3, len(offers) - 1)]
+        hold = app_client.post(f"/workshops/{WORKSHOP}/holds", json={"slot": offer["slot"]})
+        assert hold.status_code == 201
+        app_client.post(f"/holds/{hold.json()['id']}/confirm", json={"customer": "x"})
+    after = app_client.get(f"/workshops/{WORKSHOP}/plans/{DATE}").json()
+    assert all(a in after["assignments"] for a in before)
+    assert_valid_plan(stored_day(db_url, clock.now()), after)
+
+
+def test_an_expired_hold_cannot_be_confirmed_and_its_slot_is_offered_again(
+    app_client: Any, clock: Any
+) -> None:
+    offer = _slots(app_client)[0]
+    hold = app_client.post(f"/workshops/{WORKSHOP}/holds", json={"slot": offer["slot"]}).json()
+    assert offer["arrival"] not in {
+        s["arrival"] for s in _slots(app_client) if s["promised"] == offer["promised"]
+    }
+    clock.advance(minutes=5, seconds=1)
+    assert (offer["arrival"], offer["promised"]) in {
+        (s["arrival"], s["promised"]) for s in _slots(app_client)
+    }
+    late = app_client.post(f"/holds/{hold['id']}/confirm", json={"customer": "Late"})
+    assert late.status_code == 409
+    assert late.json()["type"] == "/problems/hold-expired"
+    assert app_client.get(f"/holds/{hold['id']}").json()["status"] == "expired"
+    fresh = app_client.post(f"/workshops/{WORKSHOP}/holds", json={"slot": offer["slot"]})
+    assert fresh.status_code == 201
+
+
+def test_idempotency_keys_replay_and_refuse_other_bodies(app_client: Any) -> None:
+    offers = _slots(app_client)
+    url = f"/workshops/{WORKSHOP}/holds"
+    first = app_client.post(url, json={"slot": offers[0]["slot"]}, headers={"Idempotency-Key": "k"})
+    replay = app_client.post(
+        url, json={"slot": offers[0]["slot"]}, headers={"Idempotency-Key": "k"}
+    )
+    assert first.status_code == replay.status_code == 201
+    assert replay.json() == first.json() and replay.headers["Idempotent-Replayed"] == "true"
+    other = app_client.post(url, json={"slot": offers[5]["slot"]}, headers={"Idempotency-Key": "k"})
+    assert other.status_code == 422 and other.json()["type"] == "/problems/idempotency-key-reused"
+    hold = first.json()["id"]
+    one = app_client.post(
+        f"/holds/{hold}/confirm", json={"customer": "A"}, headers={"Idempotency-Key": "c"}
+    )
+    two = app_client.post(
+        f"/holds/{hold}/confirm", json={"customer": "A"}, headers={"Idempotency-Key": "c"}
+    )
+    assert one.status_code == two.status_code == 201 and one.json() == two.json()
+    bookings = app_client.get(f"/workshops/{WORKSHOP}/bookings", params={"date": str(DATE)})
+    assert sum(b["source"] == "online" for b in bookings.json()["bookings"]) == 1
+
+
+def test_errors_are_problems(app_client: Any) -> None:
+    cases = [
+        app_client.get("/workshops/nope"),
+        app_client.get(SLOTS, params={"services": "NOPE"}),
+        app_client.get(SLOTS, params={"services": "MINOR", "from": "2026-11-26T08:00:00"}),
+        app_client.post(f"/workshops/{WORKSHOP}/holds", json={"slot": "forged.token"}),
+        app_client.post(f"/workshops/{WORKSHOP}/holds", json={"nope": 1}),
+        app_client.post("/holds/H0/confirm", json={"customer": "x"}),
+        app_client.get(f"/workshops/{WORKSHOP}/plans/2026-13-01"),
+        app_client.get("/no/such/route"),
+    ]
+    assert [r.status_code for r in cases] == [404, 422, 422, 422, 422, 404, 422, 404]
+    for r in cases:
+        body = r.json()
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert {"type", "title", "status", "detail"} <= set(body)
+    assert cases[1].json()["field"] == "services"
+    assert cases[4].json()["field"] in {"slot", "nope"}
+
+
+def test_health_and_openapi(app_client: Any) -> None:
+    assert app_client.get("/healthz").json()["status"] == "ok"
+    assert app_client.get("/readyz").json()["revision"] == "0001"
+    doc = app_client.get("/openapi.json").json()
+    assert "/workshops/{workshop_id}/slots" in doc["paths"]
+    assert "example" in doc["components"]["schemas"]["SlotList"]
+
+
+def test_replan_and_day_events_keep_started_work_and_list_moves(
+    app_client: Any, db_url: str, clock: Any
+) -> None:
+    base = f"/workshops/{WORKSHOP}"
+    v1 = app_client.get(f"{base}/plans/{DATE}").json()
+    replanned = app_client.post(f"{base}/plans/{DATE}", json={"method": "dispatch"})
+    assert replanned.status_code == 201 and replanned.json()["version"] == 2
+    clock.set(dt.datetime(2026, 11, 26, 0, 30, tzinfo=dt.UTC))  # 08:30 local
+    v2 = app_client.get(f"{base}/plans/{DATE}").json()
+    started = [a for a in v2["assignments"] if a["start"] < "2026-11-26T08:30:00+08:00"]
+    running = next(a for a in started if a["end"] > "2026-11-26T08:30:00+08:00")
+    overrun = app_client.post(
+        f"{base}/days/{DATE}/events",
+        json={"kind": "overrun", "booking": running["booking"], "minutes": 40},
+    )
+    assert overrun.status_code == 201, overrun.text
+    body = overrun.json()
+    assert body["frozen"] == len(started)
+    assert any(m["booking"] == running["booking"] and m["minutes"] >= 40 for m in body["moved"])
+    plan = app_client.get(f"{base}/plans/{DATE}").json()
+    assert all(a in plan["assignments"] for a in started)
+    assert_valid_plan(stored_day(db_url, clock.now()), plan)
+    for event in (
+        {"kind": "absent", "technician": "T02"},
+        {"kind": "part-late", "sku": "FLT-OIL", "arrives": "2026-11-26T15:00:00+08:00"},
+        {"kind": "walk-in", "services": ["TYRE"], "customer": "Walk In"},
+    ):
+        r = app_client.post(f"{base}/days/{DATE}/events", json=event)
+        assert r.status_code == 201, r.text
+        plan = app_client.get(f"{base}/plans/{DATE}").json()
+        assert_valid_plan(stored_day(db_url, clock.now()), plan)
+        assert all(a in plan["assignments"] for a in started)
+    versions = int(app_client.get(f"{base}/plans/{DATE}").headers["Plan-Version"])
+    assert versions == 6
+    assert app_client.get(f"{base}/plans/{DATE}/versions/1").json() == v1
+    bad = app_client.post(f"{base}/days/{DATE}/events", json={"kind": "absent", "technician": "X"})
+    assert bad.status_code == 422
