@@ -12,7 +12,9 @@ never depends on a background job.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +33,7 @@ from api.db.models import (
     BookingRow,
     DayRow,
     HoldRow,
+    WorkshopRow,
 )
 from api.db.session import sqlstate
 from api.services.context import Context
@@ -130,28 +133,92 @@ def find_slots(
     step = ctx.settings.slot_step_minutes
     out: list[Slot] = []
     with ctx.db.read() as session:
-        ws_row = get_workshop_row(session, workshop_id)
-        base = workshop_of(ws_row.config)
+        base = _workshop(session, workshop_id)
         codes = _check_services(base, services)
         tz = zone(base.timezone)
         date = start.astimezone(tz).date()
         while to_datetime(date, tz, 0) < end:
-            row = find_day(session, workshop_id, date)
-            if row is not None:
-                schedule = load_schedule(session, row, now)
-                day = schedule.day
-                committed = [*schedule.booking_assignments, *schedule.hold_assignments]
-            else:
-                day, committed = Day(base, date, ()), []
+            day, committed = _committed(session, base, workshop_id, date, now)
             out.extend(_offers(ctx, day, committed, codes, waiting, start, end, step))
             date += dt.timedelta(days=1)
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    day: Day
+    committed: tuple[Assignment, ...]
+    valid_until: dt.datetime | None  # the first live hold's expiry: it frees time then
+
+
+_schedules: OrderedDict[tuple[int, int], _Cached] = OrderedDict()
+_workshops: dict[tuple[str, dt.datetime], Workshop] = {}
+_cache_lock = threading.Lock()
+
+
+def _workshop(session: Session, workshop_id: str) -> Workshop:
+    """The workshop's base data, re-read only when the workshop row changes."""
+    stamp = session.scalar(select(WorkshopRow.updated_at).where(WorkshopRow.id == workshop_id))
+    if stamp is None:
+        raise NotFound(f"no workshop {workshop_id!r}")
+    key = (workshop_id, stamp)
+    with _cache_lock:
+        found = _workshops.get(key)
+    if found is None:
+        found = workshop_of(get_workshop_row(session, workshop_id).config)
+        with _cache_lock:
+            if len(_workshops) > 256:
+                _workshops.clear()
+            _workshops[key] = found
+    return found
+
+
+def _committed(
+    session: Session, base: Workshop, workshop_id: str, date: dt.date, now: dt.datetime
+) -> tuple[Day, tuple[Assignment, ...]]:
+    """The day and its committed schedule, from a per-process cache when nothing changed.
+
+    Every change to a day's schedule bumps ``schedule_version`` in the same transaction, and
+    a hold's expiry is the only change that happens without a write, so an entry is good for
+    its (day, version) until the first live hold in it expires.
+    """
+    found = session.execute(
+        select(DayRow.id, DayRow.schedule_version).where(
+            DayRow.workshop_id == workshop_id, DayRow.date == date
+        )
+    ).first()
+    if found is None:
+        return Day(base, date, ()), ()
+    key = (int(found[0]), int(found[1]))
+    with _cache_lock:
+        cached = _schedules.get(key)
+    if cached is not None and (cached.valid_until is None or now < cached.valid_until):
+        return cached.day, cached.committed
+    row = session.get(DayRow, key[0])
+    assert row is not None
+    schedule = load_schedule(session, row, now)
+    expiries = session.scalars(
+        select(HoldRow.expires_at).where(
+            HoldRow.day_id == row.id, HoldRow.status == HELD, HoldRow.expires_at > now
+        )
+    ).all()
+    entry = _Cached(
+        schedule.day,
+        (*schedule.booking_assignments, *schedule.hold_assignments),
+        min((utc(e) for e in expiries), default=None),
+    )
+    if row.schedule_version == key[1]:
+        with _cache_lock:
+            _schedules[key] = entry
+            while len(_schedules) > 128:
+                _schedules.popitem(last=False)
+    return entry.day, entry.committed
+
+
 def _offers(
     ctx: Context,
     day: Day,
-    committed: list[Assignment],
+    committed: Sequence[Assignment],
     codes: tuple[str, ...],
     waiting: bool,
     start: dt.datetime,

@@ -23,7 +23,7 @@ from scheduler.checker import check_plan
 from scheduler.dispatch import BookingNotPlaced, Dispatcher
 from scheduler.domain import Booking, Day
 from scheduler.io import parse_day
-from scheduler.plan import Assignment, Plan, PlanStatus, Unscheduled, ready_times
+from scheduler.plan import Assignment, Plan, PlanStatus, Unscheduled, objective_parts, ready_times
 from scheduler.solve import solve
 
 log = logging.getLogger("workshop.replan")
@@ -236,7 +236,7 @@ def run_replan(job: ReplanJob) -> ReplanResult:
     if job.full and not frozen and not holds and job.now <= 0:
         candidates.append(solve(day, "fcfs" if job.method == "fcfs" else "dispatch"))
     if job.method == "cpsat":
-        candidates.extend(_cpsat(day, best, frozen, previous, job))
+        candidates.extend(_cpsat(day, best, frozen, previous, holds, job))
     for plan in candidates:
         if check_plan(day, plan) or not _respects(plan, frozen, holds, job):
             continue
@@ -254,28 +254,60 @@ def run_replan(job: ReplanJob) -> ReplanResult:
 
 
 def _cpsat(
-    day: Day, start: Plan, frozen: list[Assignment], previous: list[Assignment], job: ReplanJob
+    day: Day,
+    start: Plan,
+    frozen: list[Assignment],
+    previous: list[Assignment],
+    holds: list[Assignment],
+    job: ReplanJob,
 ) -> list[Plan]:
-    """CP-SAT improvement of ``start`` when the planner is installed; nothing otherwise."""
-    try:
-        from scheduler.cpsat import improve  # type: ignore[attr-defined]
-    except ImportError:
-        return []
+    """CP-SAT improvement of ``start``, with started operations and holds frozen.
+
+    Holds are not bookings, so for the solver each becomes a stand-in booking whose
+    assignments are frozen; they are taken out of the result again (with their constant share
+    of the objective and of the bound).
+    """
+    from scheduler.cpsat import improve
+
+    stand_ins = []
+    for hold_id, items in sorted(_by_booking(holds).items()):
+        items.sort()
+        codes = tuple(dict.fromkeys(a.service for a in items))
+        stand_ins.append(Booking(id=hold_id, services=codes, arrival=items[0].start))
+    extended = Day(day.workshop, day.date, (*day.bookings, *stand_ins))
     ids = {b.id for b in day.bookings}
-    previous_plan = Plan.build(
-        day, [a for a in previous if a.booking in ids], [], status=PlanStatus.HEURISTIC
+    begin = Plan.build(
+        extended, [*start.assignments, *holds], start.unscheduled, status=start.status
+    )
+    before = Plan.build(
+        extended, [a for a in previous if a.booking in ids] + holds, [], status=start.status
     )
     try:
-        plan: Plan = improve(
-            day,
-            start,
+        found = improve(
+            extended,
+            begin,
             time_limit=job.time_limit,
             workers=1,
             seed=0,
-            frozen=frozen,
-            previous=previous_plan,
+            frozen=[*frozen, *holds],
+            previous=before,
         )
     except Exception:  # a planner failure must not lose the repair plan
         log.exception("CP-SAT improvement failed; keeping the repair plan")
         return []
+    held = objective_parts(extended, holds, []).total
+    plan = Plan.build(
+        day,
+        [a for a in found.assignments if a.booking in ids],
+        [u for u in found.unscheduled if u.booking in ids],
+        status=found.status,
+        lower_bound=max(Fraction(0), found.lower_bound - held),
+    )
     return [plan]
+
+
+def _by_booking(assignments: list[Assignment]) -> dict[str, list[Assignment]]:
+    out: dict[str, list[Assignment]] = defaultdict(list)
+    for a in assignments:
+        out[a.booking].append(a)
+    return out

@@ -171,3 +171,36 @@ def test_replan_and_day_events_keep_started_work_and_list_moves(
     assert app_client.get(f"{base}/plans/{DATE}/versions/1").json() == v1
     bad = app_client.post(f"{base}/days/{DATE}/events", json={"kind": "absent", "technician": "X"})
     assert bad.status_code == 422
+
+
+def test_cpsat_replan_in_the_solver_pool_keeps_holds_and_started_work(
+    db_url: str, clock: Any
+) -> None:
+    """A CP-SAT re-plan runs in a worker process, with a live hold and started work frozen."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.services.workshops import load_day_file
+    from api.settings import Settings
+    from tests.api.conftest import SMALL_DAY
+
+    settings = Settings(database_url=db_url, solver_processes=1, hold_minutes=120)
+    app = create_app(settings, clock=clock)
+    load_day_file(app.state.context.db, SMALL_DAY, replace=False, now=clock.now())
+    with TestClient(app) as client:
+        offer = _slots(client, "TYRE")[8]
+        hold = client.post(f"/workshops/{WORKSHOP}/holds", json={"slot": offer["slot"]})
+        assert hold.status_code == 201
+        clock.set(dt.datetime(2026, 11, 26, 0, 30, tzinfo=dt.UTC))  # 08:30 local
+        before = client.get(f"/workshops/{WORKSHOP}/plans/{DATE}").json()["assignments"]
+        r = client.post(
+            f"/workshops/{WORKSHOP}/plans/{DATE}", json={"method": "cpsat", "time_limit": 2}
+        )
+        assert r.status_code == 201, r.text
+        plan = client.get(f"/workshops/{WORKSHOP}/plans/{DATE}").json()
+        started = [a for a in before if a["start"] < "2026-11-26T08:30:00+08:00"]
+        assert all(a in plan["assignments"] for a in started)
+        assert_valid_plan(stored_day(db_url, clock.now()), plan)
+        assert overlaps(db_url) == 0
+        confirm = client.post(f"/holds/{hold.json()['id']}/confirm", json={"customer": "Held"})
+        assert confirm.status_code == 201
