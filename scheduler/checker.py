@@ -294,25 +294,25 @@ def _check_sequence(day: Day, assignments: list[Assignment], out: list[Violation
         previous: Assignment | None = None
         for code in booking.services:
             for index in range(len(day.workshop.services[code].operations)):
-                a = ops.get((code, index))
-                if a is None:
+                current = ops.get((code, index))
+                if current is None:
                     continue
-                if a.start < booking.arrival:
+                if current.start < booking.arrival:
                     out.append(
                         Violation(
                             ViolationKind.BEFORE_ARRIVAL,
-                            f"{_label(a)} starts before the car arrives at "
+                            f"{_label(current)} starts before the car arrives at "
                             f"{format_hhmm(booking.arrival)}",
                         )
                     )
-                if previous is not None and a.start < previous.end:
+                if previous is not None and current.start < previous.end:
                     out.append(
                         Violation(
                             ViolationKind.PRECEDENCE,
-                            f"{_label(a)} starts before {_label(previous)} ends",
+                            f"{_label(current)} starts before {_label(previous)} ends",
                         )
                     )
-                previous = a
+                previous = current
 
 
 def _check_parts(day: Day, assignments: list[Assignment], out: list[Violation]) -> None:

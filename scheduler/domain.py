@@ -121,6 +121,8 @@ class Technician:
     breaks: tuple[Window, ...] = ()
     efficiency: Fraction = Fraction(1)  # duration multiplier: 1.25 takes a quarter longer
     absent: tuple[Window, ...] = ()
+    _hundredths: int = field(init=False, repr=False, compare=False)
+    _working: tuple[Window, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -132,11 +134,13 @@ class Technician:
             _check_window(window, f"technician {self.id!r} absence")
         if self.efficiency <= 0:
             raise ValueError(f"technician {self.id!r} efficiency must be positive")
-        efficiency_hundredths(self.efficiency)
+        # Durations are asked for millions of times by planners: keep the exact factor as an int.
+        object.__setattr__(self, "_hundredths", efficiency_hundredths(self.efficiency))
+        object.__setattr__(self, "_working", self._compute_working_windows())
 
     def duration(self, operation: Operation) -> int:
         """Minutes this technician needs for ``operation``: ``ceil(minutes * efficiency)``."""
-        return operation_duration(operation.minutes, self.efficiency)
+        return -(-operation.minutes * self._hundredths // 100)
 
     def off_duty(self) -> tuple[Window, ...]:
         """Breaks and absences inside the day, merged (they may overlap one another)."""
@@ -144,6 +148,9 @@ class Technician:
 
     def working_windows(self) -> tuple[Window, ...]:
         """The parts of the shift when the technician can work: shift minus breaks and absences."""
+        return self._working
+
+    def _compute_working_windows(self) -> tuple[Window, ...]:
         windows: list[Window] = []
         cursor, shift_end = self.shift
         for start, end in self.off_duty():

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 from scheduler.bounds import critical_path_bound
-from scheduler.dispatch import RULES, dispatch
+from scheduler.dispatch import RULES as RULES
+from scheduler.dispatch.dispatcher import Schedule
+from scheduler.dispatch.improve import improve_schedule
 from scheduler.domain import Day
-from scheduler.plan import Plan, PlanStatus
+from scheduler.plan import Plan, PlanStatus, objective_parts
 
 Method = Literal["fcfs", "dispatch", "cpsat"]
 METHODS: tuple[Method, ...] = ("fcfs", "dispatch", "cpsat")
@@ -32,9 +35,32 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-def dispatch_plan(day: Day, rule: str) -> Plan:
-    """The plan the named dispatch rule makes."""
-    assignments, unscheduled = dispatch(day, RULES[rule].order(day))
+def dispatch_plan(day: Day, rule: str, *, lower_bound: Fraction | None = None) -> Plan:
+    """The plan the named dispatch rule makes (``lower_bound`` defaults to the critical path)."""
+    assignments, unscheduled = RULES[rule].schedule(day)
+    bound = critical_path_bound(day) if lower_bound is None else lower_bound
+    return Plan.build(day, assignments, unscheduled, status=PlanStatus.HEURISTIC, lower_bound=bound)
+
+
+def improvement_moves(day: Day) -> int:
+    """Ruin-and-recreate moves for ``day``: a move costs time in proportion to the staff, so
+    bigger workshops get fewer moves and the whole method stays well under a second."""
+    return max(60, min(600, 4800 // max(1, len(day.workshop.technicians))))
+
+
+def best_dispatch_plan(day: Day, *, seed: int = 0, moves: int | None = None) -> Plan:
+    """The best plan over all dispatch rules (fewest left out, then lowest objective), then
+    improved by ruin and recreate. Deterministic for a given day and seed."""
+
+    def key(schedule: Schedule) -> tuple[int, Fraction]:
+        assignments, unscheduled = schedule
+        return len(unscheduled), objective_parts(day, assignments, unscheduled).total
+
+    best = min((rule.schedule(day) for rule in RULES.values()), key=key)
+    improved = improve_schedule(
+        day, best, iterations=improvement_moves(day) if moves is None else moves, seed=seed
+    )
+    assignments, unscheduled = min(best, improved, key=key)
     return Plan.build(
         day,
         assignments,
@@ -42,12 +68,6 @@ def dispatch_plan(day: Day, rule: str) -> Plan:
         status=PlanStatus.HEURISTIC,
         lower_bound=critical_path_bound(day),
     )
-
-
-def best_dispatch_plan(day: Day) -> Plan:
-    """The best plan over all dispatch rules: fewest left out, then lowest objective."""
-    plans = [dispatch_plan(day, name) for name in RULES]
-    return min(plans, key=lambda p: (len(p.unscheduled), p.objective))
 
 
 def solve(
@@ -79,13 +99,13 @@ def solve(
     if method == "fcfs":
         return dispatch_plan(day, "fcfs")
     if method == "dispatch":
-        return best_dispatch_plan(day)
+        return best_dispatch_plan(day, seed=seed)
     if method == "cpsat":
         from scheduler.cpsat import improve  # CP-SAT is only loaded when asked for
 
         return improve(
             day,
-            best_dispatch_plan(day),
+            best_dispatch_plan(day, seed=seed),
             time_limit=time_limit,
             workers=workers,
             seed=seed,

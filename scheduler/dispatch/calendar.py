@@ -41,6 +41,11 @@ class Calendar:
         i = bisect.bisect_right(self.ends, start)
         return i >= len(self.starts) or self.starts[i] >= end
 
+    def next_end(self, now: int) -> int | None:
+        """The end of the first busy interval that ends after ``now``, or None."""
+        i = bisect.bisect_right(self.ends, now)
+        return self.ends[i] if i < len(self.ends) else None
+
     def occupy(self, start: int, end: int) -> None:
         """Mark ``[start, end)`` busy; it must be free."""
         i = bisect.bisect_right(self.ends, start)
@@ -77,40 +82,46 @@ class Stock:
 
     part: Part
     takes: list[tuple[int, int]] = field(default_factory=list)  # (minute, quantity), sorted
+    _times: list[int] | None = None  # event minutes, rebuilt lazily after each change
+    _suffix_min: list[int] | None = None  # smallest slack from each event minute on
 
     def earliest(self, ready: int, quantity: int) -> int | None:
         """Earliest ``s >= ready`` at which ``quantity`` more units can be taken, or None."""
+        if self._times is None:
+            self._index()
+        assert self._times is not None and self._suffix_min is not None
+        # The smallest slack from a moment on never decreases as the moment moves later, so
+        # the first moment where it reaches ``quantity`` is found by bisection.
+        k = bisect.bisect_left(self._suffix_min, quantity)
+        if k == len(self._times):
+            return None
+        return max(ready, self._times[k])
+
+    def _index(self) -> None:
         events: dict[int, int] = {0: self.part.on_hand}
         for at, qty in self.part.deliveries:
             events[at] = events.get(at, 0) + qty
         for at, qty in self.takes:
             events[at] = events.get(at, 0) - qty
         times = sorted(events)
-        slack, slacks = 0, []
+        slacks, slack = [], 0
         for at in times:
             slack += events[at]
             slacks.append(slack)
-        # The earliest feasible start is where the smallest slack from then on reaches quantity.
-        answer: int | None = None
-        suffix_min = slacks[-1]
-        if suffix_min < quantity:
-            return None
-        for k in range(len(times) - 1, -1, -1):
-            suffix_min = min(suffix_min, slacks[k])
-            if suffix_min < quantity:
-                break
-            answer = times[k]
-        if answer is None:
-            return None
-        return max(ready, answer)
+        suffix = slacks[:]
+        for k in range(len(suffix) - 2, -1, -1):
+            suffix[k] = min(suffix[k], suffix[k + 1])
+        self._times, self._suffix_min = times, suffix
 
     def take(self, minute: int, quantity: int) -> None:
         """Record that ``quantity`` units are taken at ``minute``."""
         bisect.insort(self.takes, (minute, quantity))
+        self._times = self._suffix_min = None
 
     def untake(self, minute: int, quantity: int) -> None:
         """Undo ``take(minute, quantity)``."""
         self.takes.remove((minute, quantity))
+        self._times = self._suffix_min = None
 
     def left(self) -> int:
         """Units not yet promised to any operation by the end of the day."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from scheduler.clock import format_hhmm
 from scheduler.dispatch.calendar import Calendar, Stock
 from scheduler.domain import Bay, Booking, Day, Operation, Technician
-from scheduler.plan import Assignment, Unscheduled
+from scheduler.plan import Assignment, Unscheduled, objective_parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,73 @@ class Dispatcher:
                 self._undo(placement)
             raise
         return [p.assignment for p in placed]
+
+    def release(self, assignment: Assignment) -> None:
+        """Undo ``reserve(assignment)`` or a placement: free its technician, bay and parts."""
+        op = self.day.workshop.services[assignment.service].operations[assignment.operation]
+        self._undo(_Placement(assignment, tuple(op.parts.items())))
+
+    def idle(self, now: int) -> tuple[set[str], set[str]]:
+        """Ids of the technicians and bays free at the minute ``now``."""
+        techs = {tid for tid, cal in self.techs.items() if cal.free(now, now + 1)}
+        bays = {bid for bid, cal in self.bays.items() if cal.free(now, now + 1)}
+        return techs, bays
+
+    def start_at(
+        self,
+        booking: Booking,
+        code: str,
+        index: int,
+        op: Operation,
+        now: int,
+        idle: tuple[set[str], set[str]] | None = None,
+    ) -> Assignment | None:
+        """Start ``op`` exactly at ``now`` if a technician, a bay and the parts are free.
+
+        Picks the pair that finishes first (preferred technician at equal finish, then the
+        least versatile technician and bay) and commits it. None when nothing is free now.
+        ``idle`` (from ``idle(now)``) narrows the search to what is free at ``now``; the
+        caller removes the technician and bay used from it.
+        """
+        idle_techs, idle_bays = idle if idle is not None else (None, None)
+        bays = self._bays_by_kind.get(op.bay, [])
+        if idle_bays is not None:
+            bays = [b for b in bays if b.id in idle_bays]
+        techs = self._techs_by_skill.get(op.skill, [])
+        if idle_techs is not None:
+            techs = [t for t in techs if t.id in idle_techs]
+        if not bays or not techs or self._parts_ready(op, now) != now:
+            return None
+        best: tuple[tuple[int, int, int], Technician, Bay] | None = None
+        for rank_t, tech in enumerate(techs):
+            end = now + tech.duration(op)
+            if best is not None and end > best[0][0]:
+                continue
+            if not self.techs[tech.id].free(now, end):
+                continue
+            for rank_b, bay in enumerate(bays):
+                if self.bays[bay.id].free(now, end):
+                    key = (end, 0 if booking.technician == tech.id else 1, rank_t * 1000 + rank_b)
+                    if best is None or key < best[0]:
+                        best = (key, tech, bay)
+                    break
+        if best is None:
+            return None
+        _, tech, bay = best
+        assignment = Assignment(
+            now, now + tech.duration(op), booking.id, code, index, bay.id, tech.id
+        )
+        self._commit(_Placement(assignment, tuple(op.parts.items())))
+        return assignment
+
+    def next_change(self, now: int) -> int | None:
+        """The first moment after ``now`` when some technician or bay stops being busy."""
+        best: int | None = None
+        for calendar in (*self.techs.values(), *self.bays.values()):
+            moment = calendar.next_end(now)
+            if moment is not None and (best is None or moment < best):
+                best = moment
+        return best
 
     def _commit(self, p: _Placement) -> None:
         a = p.assignment
@@ -229,7 +297,10 @@ class Dispatcher:
         )
 
 
-def dispatch(day: Day, order: Sequence[Booking]) -> tuple[list[Assignment], list[Unscheduled]]:
+Schedule = tuple[list[Assignment], list[Unscheduled]]
+
+
+def dispatch_once(day: Day, order: Sequence[Booking]) -> Schedule:
     """Place bookings in ``order``; return the assignments and the bookings left out."""
     dispatcher = Dispatcher(day)
     assignments: list[Assignment] = []
@@ -240,3 +311,32 @@ def dispatch(day: Day, order: Sequence[Booking]) -> tuple[list[Assignment], list
         except BookingNotPlaced as exc:
             unscheduled.append(Unscheduled(booking.id, str(exc)))
     return assignments, unscheduled
+
+
+def dispatch(day: Day, order: Sequence[Booking], *, repairs: int = 3) -> Schedule:
+    """Place bookings in ``order``, then retry with the bookings left out moved to the front.
+
+    A rule that favours waiters can leave a drop-off without room at the end of a full day
+    where first-come-first-served would have fitted it in the morning. Each repair round
+    places the left-out bookings first; the schedule with the fewest left out, then the lowest
+    objective, is kept.
+    """
+    best = dispatch_once(day, order)
+    best_key = _key(day, best)
+    current = list(order)
+    for _ in range(repairs):
+        if not best[1]:
+            break
+        left = {u.booking for u in best[1]}
+        current = [b for b in current if b.id in left] + [b for b in current if b.id not in left]
+        trial = dispatch_once(day, current)
+        trial_key = _key(day, trial)
+        if trial_key >= best_key:
+            break
+        best, best_key = trial, trial_key
+    return best
+
+
+def _key(day: Day, schedule: Schedule) -> tuple[int, Fraction]:
+    assignments, unscheduled = schedule
+    return len(unscheduled), objective_parts(day, assignments, unscheduled).total

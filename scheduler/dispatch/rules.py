@@ -1,39 +1,44 @@
-"""Dispatch rules: the order in which a dispatcher takes the day's bookings.
+"""Dispatch rules: how a dispatcher decides who goes first.
 
-Each rule is a small class with a ``name`` and an ``order(day)`` method, so planners, the
-simulation and benchmarks can swap them freely.
+Two families, behind one interface (``schedule(day)``):
+- booking-order rules take whole bookings one at a time in a fixed order and place each at the
+  earliest possible time (the whiteboard, ``fcfs``, is one of them);
+- floor rules run the day event by event and, whenever people and bays are free, start the most
+  urgent car's next operation (``atc-*``: apparent tardiness cost).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
+from scheduler.dispatch.dispatcher import Schedule, dispatch
+from scheduler.dispatch.timeline import dispatch_in_time
 from scheduler.domain import Booking, Day
 
 
 class DispatchRule(Protocol):
-    """Decides the order in which bookings are placed."""
+    """Makes a complete schedule for a day."""
 
     name: str
 
-    def order(self, day: Day) -> list[Booking]:
-        """The bookings of ``day`` in the order they should be placed."""
+    def schedule(self, day: Day) -> Schedule:
+        """Assignments and unscheduled bookings for ``day``."""
         ...
 
 
-def standard_minutes(day: Day, booking: Booking) -> int:
-    """The booking's total standard work, before technician efficiency."""
-    return sum(op.minutes for _, _, op in day.operations(booking))
-
-
 class Fcfs:
-    """The whiteboard: first come, first served, in order of arrival."""
+    """The whiteboard: bookings in arrival order, each at the earliest free technician and bay."""
 
     name = "fcfs"
 
     def order(self, day: Day) -> list[Booking]:
         """Bookings by arrival time, then by id."""
         return sorted(day.bookings, key=lambda b: (b.arrival, b.id))
+
+    def schedule(self, day: Day) -> Schedule:
+        """Place bookings in arrival order, exactly as they come (no repairs)."""
+        return dispatch(day, self.order(day), repairs=0)
 
 
 class WaitersFirst:
@@ -58,49 +63,48 @@ class WaitersFirst:
             ),
         )
 
+    def schedule(self, day: Day) -> Schedule:
+        """Place bookings in this order, retrying with left-out bookings first."""
+        return dispatch(day, self.order(day))
 
-class LatestStart:
-    """By the latest moment work can start without the customer waiting, heaviest first.
 
-    A waiter's latest start is its arrival; a drop-off's is its promised time minus its work.
+class ApparentTardinessCost:
+    """On the floor, start the car with the highest weight per minute of remaining work,
+    discounted for drop-offs by how much slack they still have before their promise.
+
+    Index ``w / p * exp(-max(0, slack) / (k * p_avg))`` (Vepsalainen and Morton, 1987): a waiter
+    has no slack (every minute counts), a drop-off becomes urgent as its promise approaches.
+    Larger ``k`` lets drop-offs compete earlier.
     """
 
-    name = "latest-start"
+    def __init__(self, k: float) -> None:
+        self.k = k
+        self.name = f"atc-{k:g}"
 
-    def order(self, day: Day) -> list[Booking]:
-        """Bookings by latest waiting-free start time, ties by weight."""
+    def schedule(self, day: Day) -> Schedule:
+        """Dispatch the day event by event with this urgency."""
+        ops = [op.minutes for b in day.bookings for _, _, op in day.operations(b)]
+        scale = self.k * (sum(ops) / len(ops) if ops else 60.0)
 
-        def latest_start(b: Booking) -> int:
-            if b.waiting:
-                return b.arrival
-            return max(b.arrival, day.promised(b) - standard_minutes(day, b))
+        weights = {b.id: float(day.weight(b)) for b in day.bookings}
 
-        return sorted(day.bookings, key=lambda b: (latest_start(b), -day.weight(b), b.id))
+        def urgency(booking: Booking, remaining: int, now: int) -> float:
+            weight = weights[booking.id]
+            work = max(remaining, 1)
+            if booking.waiting:
+                return weight / work
+            slack = day.promised(booking) - now - remaining
+            return weight / work * math.exp(-max(0, slack) / scale)
 
-
-class WeightedShortestFirst:
-    """Waiters first by weight per minute of work (WSPT), drop-offs after by promised time.
-
-    Among waiters who are all in the lounge, short heavy jobs first minimise the weighted sum of
-    waits (Smith's rule); applied within each hour of arrival so no one is pushed back all day.
-    """
-
-    name = "wspt"
-
-    def order(self, day: Day) -> list[Booking]:
-        """Waiters by arrival hour then weight per minute of work; then drop-offs by due time."""
-        return sorted(
-            day.bookings,
-            key=lambda b: (
-                not b.waiting,
-                b.arrival // 60 if b.waiting else day.promised(b),
-                -(day.weight(b) / standard_minutes(day, b)),
-                b.arrival,
-                b.id,
-            ),
-        )
+        return dispatch_in_time(day, urgency)
 
 
 RULES: dict[str, DispatchRule] = {
-    rule.name: rule for rule in (Fcfs(), WaitersFirst(), LatestStart(), WeightedShortestFirst())
+    rule.name: rule
+    for rule in (
+        Fcfs(),
+        WaitersFirst(),
+        ApparentTardinessCost(0.5),
+        ApparentTardinessCost(2),
+    )
 }
