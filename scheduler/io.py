@@ -72,41 +72,45 @@ class DayFileError(ValueError):
         super().__init__(first + more)
 
 
-class _TimeSafeLoader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's sexagesimal numbers and timestamps.
+class _DayFileLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A safe loader that reads plain scalars as YAML 1.2 does, not as YAML 1.1.
 
-    ``08:00`` stays the string "08:00" and ``2026-11-26`` stays a string, so the reader parses
-    both from the text as written.
+    ``08:00`` stays the text "08:00" (YAML 1.1 reads the integer 480), ``2026-11-26`` stays
+    text, and ``No``, ``on`` or ``yes`` stay words (a customer called No is not False), so the
+    reader parses times, dates and booleans from the text exactly as written.
     """
 
 
-_TimeSafeLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:timestamp",)
-    ]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
-_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+][0-9]+)?$")
-for _first, _resolvers in _TimeSafeLoader.yaml_implicit_resolvers.items():
-    _TimeSafeLoader.yaml_implicit_resolvers[_first] = [
-        (tag, _INT if tag == "tag:yaml.org,2002:int" else _FLOAT)
-        if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
-        else (tag, regexp)
-        for tag, regexp in _resolvers
-    ]
+_DayFileLoader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", r"^[-+]?(?:0|[1-9][0-9_]*)$", "-+0123456789"),
+    ("float", r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?$", "-+0123456789."),
+    ("null", r"^(?:~|null|Null|NULL)$", "~nN"),
+):
+    _DayFileLoader.add_implicit_resolver(
+        f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first)
+    )
+_DayFileLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^$"), [""])
 
 
-def _line_map(node: yaml.Node, path: PathKey, lines: dict[PathKey, int]) -> None:
-    """Record the 1-based line of every value in a composed YAML tree, keyed by its path."""
+def _line_map(
+    node: yaml.Node, path: PathKey, lines: dict[PathKey, int], duplicates: list[PathKey]
+) -> None:
+    """Record the 1-based line of every value in a composed YAML tree, keyed by its path, and
+    the paths of keys written twice in one mapping (YAML loaders silently keep the last)."""
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode):
-                _line_map(value_node, (*path, key_node.value), lines)
+                if key_node.value in seen:
+                    duplicates.append((*path, key_node.value))
+                seen.add(key_node.value)
+                _line_map(value_node, (*path, key_node.value), lines, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _line_map(item, (*path, index), lines)
+            _line_map(item, (*path, index), lines, duplicates)
 
 
 def _format_path(path: PathKey) -> str:
@@ -644,21 +648,27 @@ def parse_day(
 
 def parse_day_text(text: str, *, source: str = "<day file>", base_dir: Path | None = None) -> Day:
     """Parse the text of a YAML day file; DayFileError lists every problem with its line."""
+    loader = _DayFileLoader(text)
     try:
-        node = yaml.compose(text, Loader=_TimeSafeLoader)
-        data = yaml.load(
-            text, Loader=_TimeSafeLoader
-        )  # a SafeLoader subclass: no arbitrary objects
+        node = loader.get_single_node()
+        data = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc)
         raise DayFileError([Problem(where, f"not valid YAML: {problem}")]) from exc
-    lines: dict[PathKey, int] = {}
-    if node is not None:
-        _line_map(node, (), lines)
+    finally:
+        loader.dispose()
     if data is None:
         raise DayFileError([Problem(source, "the file is empty; expected a day file")])
+    lines: dict[PathKey, int] = {}
+    duplicates: list[PathKey] = []
+    _line_map(node, (), lines, duplicates)
+    if duplicates:
+        reader = _Reader(source, lines)
+        for path in duplicates:
+            reader.fail(path, f"field {path[-1]!r} is given twice; give it once")
+        raise DayFileError(reader.problems)
     return parse_day(data, source=source, lines=lines, base_dir=base_dir)
 
 

@@ -68,46 +68,82 @@ def test_unquoted_times_are_read_as_written_not_as_sexagesimal() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("services: [EVCHECK]", "services: [EVX]"), "day.yaml:32 bookings[2].services: "
-         "unknown service code 'EVX'"),
-        (("{skill: ev, bay: ev, minutes: 45}", "{skill: ev, bay: ev, minutes: -45}"),
-         "day.yaml:22 services[1].operations[0].minutes: expected a whole number >= 1, got -45"),
-        (("{skill: ev, bay: ev, minutes: 45}", "{skill: hv, bay: ev, minutes: 45}"),
-         "services[1].operations[0].skill: no technician has skill 'hv'"),
-        (("{skill: ev, bay: ev, minutes: 45}", "{skill: ev, bay: hoist, minutes: 45}"),
-         "services[1].operations[0].bay: no bay is of kind 'hoist'"),
-        (('shift: ["09:00", "18:00"]', 'shift: ["18:00", "09:00"]'),
-         "day.yaml:11 technicians[1].shift: window ends at 09:00 before it starts at 18:00"),
+        (
+            ("services: [EVCHECK]", "services: [EVX]"),
+            "day.yaml:32 bookings[2].services: unknown service code 'EVX'",
+        ),
+        (
+            ("{skill: ev, bay: ev, minutes: 45}", "{skill: ev, bay: ev, minutes: -45}"),
+            "day.yaml:22 services[1].operations[0].minutes: expected a whole number >= 1, got -45",
+        ),
+        (
+            ("{skill: ev, bay: ev, minutes: 45}", "{skill: hv, bay: ev, minutes: 45}"),
+            "services[1].operations[0].skill: no technician has skill 'hv'",
+        ),
+        (
+            ("{skill: ev, bay: ev, minutes: 45}", "{skill: ev, bay: hoist, minutes: 45}"),
+            "services[1].operations[0].bay: no bay is of kind 'hoist'",
+        ),
+        (
+            ('shift: ["09:00", "18:00"]', 'shift: ["18:00", "09:00"]'),
+            "day.yaml:11 technicians[1].shift: window ends at 09:00 before it starts at 18:00",
+        ),
         (("{id: W1,", "{id: L1,"), "day.yaml:7 bays[2].id: duplicate bay id 'L1'"),
         (("{id: R1003,", "{id: R1001,"), "bookings[2].id: duplicate booking id 'R1001'"),
-        (('arrival: "10:00"', 'arrival: "10:75"'),
-         "day.yaml:32 bookings[2].arrival: expected a time \"HH:MM\", got '10:75'"),
-        (('arrival: "10:00"', 'arrival: "20:00"'),
-         "bookings[2].arrival: arrival 20:00 is outside opening hours 07:30-19:00"),
-        (("timezone: Asia/Shanghai", "timezone: Mars/Olympus"),
-         "workshop.timezone: unknown time zone 'Mars/Olympus'"),
-        (("FLT-OIL: 1}", "FLT-AIR: 1}"),
-         "services[0].operations[0].parts.FLT-AIR: unknown part 'FLT-AIR'"),
-        (("technician: T01}", "technician: T99}"),
-         "bookings[1].technician: unknown technician 'T99'"),
-        (('promised: "09:30"', 'promised: "07:45"'),
-         "bookings[0].promised: promised 07:45 is before arrival"),
-        (("efficiency: 1.1,", "efficiency: 1.125,"),
-         "technicians[1].efficiency: expected at most 2 decimals"),
+        (
+            ('arrival: "10:00"', 'arrival: "10:75"'),
+            "day.yaml:32 bookings[2].arrival: expected a time \"HH:MM\", got '10:75'",
+        ),
+        (
+            ('arrival: "10:00"', 'arrival: "20:00"'),
+            "bookings[2].arrival: arrival 20:00 is outside opening hours 07:30-19:00",
+        ),
+        (
+            ("timezone: Asia/Shanghai", "timezone: Mars/Olympus"),
+            "workshop.timezone: unknown time zone 'Mars/Olympus'",
+        ),
+        (
+            ("FLT-OIL: 1}", "FLT-AIR: 1}"),
+            "services[0].operations[0].parts.FLT-AIR: unknown part 'FLT-AIR'",
+        ),
+        (
+            ("technician: T01}", "technician: T99}"),
+            "bookings[1].technician: unknown technician 'T99'",
+        ),
+        (
+            ('promised: "09:30"', 'promised: "07:45"'),
+            "bookings[0].promised: promised 07:45 is before arrival",
+        ),
+        (
+            ("efficiency: 1.1,", "efficiency: 1.125,"),
+            "technicians[1].efficiency: expected at most 2 decimals",
+        ),
         (("priority: 1.5", "priority: high"), "bookings[1].priority: expected a positive number"),
         (("waiting: true", "waiting: maybe"), "bookings[0].waiting: expected true or false"),
-        (("services: [MINOR, EVCHECK]", "services: [MINOR, MINOR]"),
-         "bookings[1].services: a service code is listed more than once"),
-        (("day: 2026-11-26", "day: 2026-13-40"), "day: expected a date \"YYYY-MM-DD\""),
-        (('{id: R1003, services: [EVCHECK], arrival: "10:00"}',
-          '{id: R1003, services: [EVCHECK], arival: "10:00"}'),
-         "bookings[2].arival: unknown field 'arival'"),
-        (('{id: R1003, services: [EVCHECK], arrival: "10:00"}',
-          '{id: R1003, services: [EVCHECK]}'),
-         "bookings[2].arrival: missing required field 'arrival'"),
-        (('on_hand: 2,', 'on_hand: -2,'), "parts[1].on_hand: expected a whole number >= 0"),
-        (('open: "07:30", close: "19:00"', 'open: "19:00", close: "07:30"'),
-         "workshop.close: the workshop closes before it opens"),
+        (
+            ("services: [MINOR, EVCHECK]", "services: [MINOR, MINOR]"),
+            "bookings[1].services: a service code is listed more than once",
+        ),
+        (("day: 2026-11-26", "day: 2026-13-40"), 'day: expected a date "YYYY-MM-DD"'),
+        (
+            (
+                '{id: R1003, services: [EVCHECK], arrival: "10:00"}',
+                '{id: R1003, services: [EVCHECK], arival: "10:00"}',
+            ),
+            "bookings[2].arival: unknown field 'arival'",
+        ),
+        (
+            (
+                '{id: R1003, services: [EVCHECK], arrival: "10:00"}',
+                "{id: R1003, services: [EVCHECK]}",
+            ),
+            "bookings[2].arrival: missing required field 'arrival'",
+        ),
+        (("on_hand: 2,", "on_hand: -2,"), "parts[1].on_hand: expected a whole number >= 0"),
+        (
+            ('open: "07:30", close: "19:00"', 'open: "19:00", close: "07:30"'),
+            "workshop.close: the workshop closes before it opens",
+        ),
     ],
 )
 def test_each_problem_names_file_line_field_and_expectation(
@@ -162,8 +198,10 @@ def test_csv_row_problems_name_row_line_and_column(tmp_path: Path) -> None:
     with pytest.raises(DayFileError) as info:
         load_day(_csv_day(tmp_path, text))
     messages = [str(p) for p in info.value.problems]
-    assert any(m.startswith("day-bookings.csv row 2 (line 3) services: unknown service code "
-                            "'BRAKES'") for m in messages), messages
+    assert any(
+        m.startswith("day-bookings.csv row 2 (line 3) services: unknown service code 'BRAKES'")
+        for m in messages
+    ), messages
     assert any(m.startswith("day-bookings.csv row 2 (line 3) arrival:") for m in messages)
     assert any(m.startswith("day-bookings.csv row 2 (line 3) waiting:") for m in messages)
 
@@ -189,3 +227,23 @@ def test_iso_times_carry_the_offset_in_force() -> None:
     assert from_iso(winter, berlin, "2026-11-26T07:05:00+00:00") == 8 * 60 + 5
     with pytest.raises(ValueError, match="no UTC offset"):
         from_iso(winter, berlin, "2026-11-26T08:05:00")
+
+
+def test_yaml_words_are_not_booleans() -> None:
+    # YAML 1.1 reads No/on/yes as booleans; a customer called No is not False.
+    text = BASE.replace("customer: Li Si", "customer: No").replace(
+        "vehicle: 沪B67890", "vehicle: On"
+    )
+    booking = parse_day_text(text).booking("R1002")
+    assert (booking.customer, booking.vehicle) == ("No", "On")
+    problems = problems_of(BASE.replace("waiting: true", "waiting: yes"))
+    assert any("bookings[0].waiting: expected true or false" in p for p in problems)
+
+
+def test_a_field_given_twice_is_an_error() -> None:
+    text = BASE.replace(
+        '{id: R1003, services: [EVCHECK], arrival: "10:00"}',
+        '{id: R1003, services: [EVCHECK], arrival: "10:00", arrival: "11:00"}',
+    )
+    problems = problems_of(text)
+    assert any("bookings[2].arrival: field 'arrival' is given twice" in p for p in problems)
