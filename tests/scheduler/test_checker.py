@@ -43,57 +43,97 @@ def _broken_plans() -> dict[ViolationKind, tuple[list[Assignment], list[Unschedu
     """For each rule, a plan that breaks that rule and no other."""
     v = _valid
     return {
-        ViolationKind.UNKNOWN_BOOKING: (
-            [*v(), op("B9", "WASH", "T1", "W1", "10:00", "10:20")], []),
+        ViolationKind.UNKNOWN_BOOKING: ([*v(), op("B9", "WASH", "T1", "W1", "10:00", "10:20")], []),
         ViolationKind.BOOKING_MISSING: ([a for a in v() if a.booking != "B2"], []),
         ViolationKind.BOOKING_TWICE: (v(), [Unscheduled("B2", "twice")]),
         ViolationKind.UNKNOWN_OPERATION: (
-            [*v(), dataclasses.replace(op("B3", "WASH", "T1", "W1", "10:00", "10:20"),
-                                       operation=3)], []),
+            [
+                *v(),
+                dataclasses.replace(op("B3", "WASH", "T1", "W1", "10:00", "10:20"), operation=3),
+            ],
+            [],
+        ),
         ViolationKind.OPERATION_MISSING: (
-            [a for a in v() if (a.booking, a.service) != ("B1", "WASH")], []),
-        ViolationKind.OPERATION_TWICE: (
-            [*v(), op("B1", "WASH", "T1", "W1", "09:30", "09:50")], []),
+            [a for a in v() if (a.booking, a.service) != ("B1", "WASH")],
+            [],
+        ),
+        ViolationKind.OPERATION_TWICE: ([*v(), op("B1", "WASH", "T1", "W1", "09:30", "09:50")], []),
         ViolationKind.UNKNOWN_TECHNICIAN: (
-            _replace(v(), "B3", "WASH", op("B3", "WASH", "T9", "W1", "09:10", "09:30")), []),
+            _replace(v(), "B3", "WASH", op("B3", "WASH", "T9", "W1", "09:10", "09:30")),
+            [],
+        ),
         ViolationKind.UNKNOWN_BAY: (
-            _replace(v(), "B3", "WASH", op("B3", "WASH", "T1", "W9", "09:10", "09:30")), []),
+            _replace(v(), "B3", "WASH", op("B3", "WASH", "T1", "W9", "09:10", "09:30")),
+            [],
+        ),
         ViolationKind.SKILL: (
-            _replace(v(), "B3", "WASH", op("B3", "WASH", "T2", "W1", "09:10", "09:32")), []),
+            _replace(v(), "B3", "WASH", op("B3", "WASH", "T2", "W1", "09:10", "09:32")),
+            [],
+        ),
         ViolationKind.BAY_KIND: (
-            _replace(v(), "B3", "WASH", op("B3", "WASH", "T1", "L1", "09:10", "09:30")), []),
+            _replace(v(), "B3", "WASH", op("B3", "WASH", "T1", "L1", "09:10", "09:30")),
+            [],
+        ),
         ViolationKind.DURATION: (
-            _replace(v(), "B2", "OIL", op("B2", "OIL", "T2", "L1", "10:00", "10:50")), []),
+            _replace(v(), "B2", "OIL", op("B2", "OIL", "T2", "L1", "10:00", "10:50")),
+            [],
+        ),
         ViolationKind.SHIFT: (
-            _replace(v(), "B2", "OIL", op("B2", "OIL", "T2", "L1", "16:30", "17:25")), []),
+            _replace(v(), "B2", "OIL", op("B2", "OIL", "T2", "L1", "16:30", "17:25")),
+            [],
+        ),
         ViolationKind.BREAK: (
-            _replace(v(), "B2", "OIL", op("B2", "OIL", "T1", "L1", "12:00", "12:50")), []),
+            _replace(v(), "B2", "OIL", op("B2", "OIL", "T1", "L1", "12:00", "12:50")),
+            [],
+        ),
         ViolationKind.ABSENCE: (
-            _replace(v(), "B2", "OIL", op("B2", "OIL", "T2", "L1", "13:30", "14:25")), []),
+            _replace(v(), "B2", "OIL", op("B2", "OIL", "T2", "L1", "13:30", "14:25")),
+            [],
+        ),
         ViolationKind.BAY_UNAVAILABLE: (
-            _replace(v(), "B3", "WASH", op("B3", "WASH", "T1", "W1", "12:40", "13:00")), []),
+            _replace(v(), "B3", "WASH", op("B3", "WASH", "T1", "W1", "12:40", "13:00")),
+            [],
+        ),
         ViolationKind.TECHNICIAN_OVERLAP: (
             _replace(
                 _replace(v(), "B2", "OIL", op("B2", "OIL", "T1", "L1", "10:00", "10:50")),
-                "B3", "WASH", op("B3", "WASH", "T1", "W1", "10:30", "10:50"),
-            ), []),
+                "B3",
+                "WASH",
+                op("B3", "WASH", "T1", "W1", "10:30", "10:50"),
+            ),
+            [],
+        ),
         ViolationKind.BAY_OVERLAP: (
             _replace(
                 _replace(v(), "B1", "OIL", op("B1", "OIL", "T1", "L1", "10:10", "11:00")),
-                "B1", "WASH", op("B1", "WASH", "T1", "W1", "11:00", "11:20"),
-            ), []),
+                "B1",
+                "WASH",
+                op("B1", "WASH", "T1", "W1", "11:00", "11:20"),
+            ),
+            [],
+        ),
         ViolationKind.BEFORE_ARRIVAL: (
             _replace(
                 _replace(v(), "B1", "WASH", op("B1", "WASH", "T1", "W1", "09:10", "09:30")),
-                "B3", "WASH", op("B3", "WASH", "T1", "W1", "08:50", "09:10"),
-            ), []),
+                "B3",
+                "WASH",
+                op("B3", "WASH", "T1", "W1", "08:50", "09:10"),
+            ),
+            [],
+        ),
         ViolationKind.PRECEDENCE: (
             _replace(
                 _replace(v(), "B1", "OIL", op("B1", "OIL", "T2", "L1", "08:00", "08:55")),
-                "B1", "WASH", op("B1", "WASH", "T1", "W1", "08:30", "08:50"),
-            ), []),
+                "B1",
+                "WASH",
+                op("B1", "WASH", "T1", "W1", "08:30", "08:50"),
+            ),
+            [],
+        ),
         ViolationKind.PARTS: (
-            _replace(v(), "B2", "OIL", op("B2", "OIL", "T2", "L1", "09:00", "09:55")), []),
+            _replace(v(), "B2", "OIL", op("B2", "OIL", "T2", "L1", "09:00", "09:55")),
+            [],
+        ),
     }
 
 
@@ -108,7 +148,9 @@ def test_each_rule_is_caught_alone(tiny_day: Day, kind: ViolationKind) -> None:
 
 def test_every_rule_has_a_broken_plan() -> None:
     covered = set(_broken_plans()) | {
-        ViolationKind.OBJECTIVE, ViolationKind.LOWER_BOUND, ViolationKind.TIME_RANGE
+        ViolationKind.OBJECTIVE,
+        ViolationKind.LOWER_BOUND,
+        ViolationKind.TIME_RANGE,
     }
     assert covered == set(ViolationKind)
 

@@ -78,9 +78,7 @@ def test_preferred_technician_is_honoured_when_it_costs_nothing(tiny_day: Day) -
 def test_breaks_absences_and_bay_windows_are_respected(tiny_day: Day) -> None:
     # Wash jobs arriving at 11:40: the first ends exactly as T1's 12:00 break and W1's
     # 12:00-13:00 closure begin (half-open windows); the others wait until 13:00.
-    bookings = tuple(
-        Booking(f"W{i}", ("WASH",), hm("11:40"), waiting=True) for i in range(3)
-    )
+    bookings = tuple(Booking(f"W{i}", ("WASH",), hm("11:40"), waiting=True) for i in range(3))
     plan = dispatch_plan(_with_bookings(tiny_day, *bookings), "fcfs")
     assert check_plan(_with_bookings(tiny_day, *bookings), plan) == []
     starts = sorted(a.start for a in plan.assignments)
