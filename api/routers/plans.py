@@ -13,6 +13,7 @@ from api.routers.common import problems
 from api.routers.workshops import WorkshopId
 from api.schemas import DayEvent, PlanRequest, Replanned
 from api.services import daily, plans
+from api.services.context import now_utc
 
 router = APIRouter(tags=["plans"])
 DatePath = Annotated[dt.date, Path(description="The day, YYYY-MM-DD.")]
@@ -49,7 +50,7 @@ _PLAN_RESPONSE = {
 @router.get("/workshops/{workshop_id}/plans/{date}", responses=_PLAN_RESPONSE)
 def get_plan(ctx: ContextDep, workshop_id: WorkshopId, date: DatePath) -> JSONResponse:
     """The day's current plan (bookings confirmed since the last re-plan included)."""
-    found = plans.current_plan(ctx.db, workshop_id, date, ctx.clock.now())
+    found = plans.current_plan(ctx.db, workshop_id, date, now_utc(ctx))
     return JSONResponse(found.data, headers={"Plan-Version": str(found.version)})
 
 

@@ -36,7 +36,7 @@ from api.db.models import (
     WorkshopRow,
 )
 from api.db.session import sqlstate
-from api.services.context import Context
+from api.services.context import Context, now_utc
 from api.services.errors import Conflict, HoldExpired, Invalid, NotFound, SlotTaken
 from api.services.idempotency import Answer, remember, request_hash, stored_answer
 from api.services.schedule import (
@@ -121,7 +121,7 @@ def find_slots(
     Candidates are every ``slot_step_minutes`` of opening hours, not in the past. The day's
     schedule is read once per date and each candidate is inserted and taken back out.
     """
-    now = ctx.clock.now()
+    now = now_utc(ctx)
     start = max(_aware(start, "from"), now) if start is not None else now
     end = _aware(end, "to") if end is not None else start + dt.timedelta(days=1)
     if end <= start:
@@ -324,7 +324,7 @@ def create_hold(*, ctx: Context, workshop_id: str, slot: str, key: str | None) -
     digest = request_hash({"slot": slot})
 
     def work(session: Session) -> Answer:
-        now = ctx.clock.now()
+        now = now_utc(ctx)
         ws_row = get_workshop_row(session, workshop_id)
         offer = decode(slot, ctx.token_key)
         if offer.workshop != workshop_id:
@@ -411,7 +411,7 @@ def release_hold(*, ctx: Context, hold_id: str) -> dict[str, Any]:
             release_hold_ids(session, [hold.id])
             hold.status = EXPIRED
             bump(row)
-        return _hold_public(hold, row, ctx.clock.now())
+        return _hold_public(hold, row, now_utc(ctx))
 
     result: dict[str, Any] = ctx.db.write(work)
     return result
@@ -443,7 +443,7 @@ def get_hold(*, ctx: Context, hold_id: str) -> dict[str, Any]:
             raise NotFound(f"no hold {hold_id!r}")
         row = session.get(DayRow, hold.day_id)
         assert row is not None
-        return _hold_public(hold, row, ctx.clock.now())
+        return _hold_public(hold, row, now_utc(ctx))
 
 
 # -- confirmation -----------------------------------------------------------------------------
@@ -468,7 +468,7 @@ def confirm_hold(
 
     def work(session: Session) -> Answer:
         expired_flag.clear()
-        now = ctx.clock.now()
+        now = now_utc(ctx)
         hold = session.get(HoldRow, hold_id)
         if hold is None:
             raise NotFound(f"no hold {hold_id!r}")
@@ -622,7 +622,7 @@ def cancel_booking(*, ctx: Context, workshop_id: str, booking_id: str) -> dict[s
         if found.status == BOOKED:
             release_booking_pks(session, [found.pk])
             found.status = CANCELLED
-            found.cancelled_at = ctx.clock.now()
+            found.cancelled_at = now_utc(ctx)
             bump(day)
         return _booking_public(found, day, {})
 
@@ -636,4 +636,4 @@ def schedule_snapshot(ctx: Context, workshop_id: str, date: dt.date) -> Schedule
         row = find_day(session, workshop_id, date)
         if row is None:
             raise NotFound(f"workshop {workshop_id!r} has no day {date.isoformat()}")
-        return load_schedule(session, row, ctx.clock.now())
+        return load_schedule(session, row, now_utc(ctx))

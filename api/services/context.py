@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,3 +23,11 @@ class Context:
     settings: Settings
     token_key: bytes
     solver: SolverPool | None = None
+
+
+def now_utc(ctx: Context) -> dt.datetime:
+    """The context clock's instant in UTC: stored times are compared as UTC on every database."""
+    moment = ctx.clock.now()
+    if moment.tzinfo is None:
+        raise ValueError("the service clock must give timezone-aware instants")
+    return moment.astimezone(dt.UTC)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import BOOKED, BookingRow, DayEventRow, DayRow
 from api.services.booking import _check_services
-from api.services.context import Context
+from api.services.context import Context, now_utc
 from api.services.daydata import booking_dict, day_to_dict, decimal_text
 from api.services.errors import Conflict, Invalid, NotFound
 from api.services.plans import store_plan
@@ -122,9 +122,9 @@ def replan_day(
             row = find_day(session, workshop_id, date)
             if row is None:
                 raise NotFound(f"workshop {workshop_id!r} has no day {date.isoformat()}")
-            moment = now or ctx.clock.now()
+            moment = now or now_utc(ctx)
             minute = max(0, min(24 * 60, _minute(date, ws_row.timezone, moment, "now")))
-            schedule = load_schedule(session, row, ctx.clock.now())
+            schedule = load_schedule(session, row, now_utc(ctx))
             ready_after = _ready_after(session, row.id)
             version = row.schedule_version
             day_id = row.id
@@ -203,7 +203,7 @@ def _store(
     pks = dict(schedule.booking_pks)
     if applied.walk_in is not None:
         pks[applied.walk_in.id] = _add_walk_in(session, row, applied.walk_in, ctx)
-    stored_version = store_plan(session, row, day, plan, pks, reason=reason, now=ctx.clock.now())
+    stored_version = store_plan(session, row, day, plan, pks, reason=reason, now=now_utc(ctx))
     event_id = None
     if applied.record:
         event = DayEventRow(
@@ -212,7 +212,7 @@ def _store(
             data=applied.record,
             at_minute=minute,
             plan_version=stored_version,
-            created_at=ctx.clock.now(),
+            created_at=now_utc(ctx),
         )
         session.add(event)
         session.flush()
@@ -253,7 +253,7 @@ def _add_walk_in(session: Session, row: DayRow, booking: Booking, ctx: Context) 
         status=BOOKED,
         source="walk-in",
         position=(position or 0) + 1,
-        created_at=ctx.clock.now(),
+        created_at=now_utc(ctx),
     )
     session.add(walk_in)
     session.flush()

@@ -11,15 +11,20 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from api.db.models import BOOKED, BookingRow, DayRow, WorkshopRow
+from api.db.models import BOOKED, EXPIRED, HELD, BookingRow, DayRow, HoldRow, WorkshopRow
 from api.db.session import Database
 from api.services.daydata import decimal_text, workshop_config
 from api.services.errors import Conflict
 from api.services.plans import store_plan
-from api.services.schedule import get_workshop_row, lock_day
+from api.services.schedule import (
+    get_workshop_row,
+    lock_day,
+    release_booking_pks,
+    release_hold_ids,
+)
 from scheduler.domain import Day
 from scheduler.io import load_day
 from scheduler.solve import solve
@@ -79,6 +84,18 @@ def store_day(db: Database, day: Day, *, replace: bool, now: dt.datetime) -> Loa
                 f"workshop {ws.id!r} already has {len(existing)} booking(s) on "
                 f"{day.date.isoformat()}; use --replace to load the day file over them"
             )
+        # Holds were made against the bookings being replaced: let them go with them.
+        held = list(
+            session.scalars(
+                select(HoldRow.id).where(HoldRow.day_id == row.id, HoldRow.status == HELD)
+            )
+        )
+        release_hold_ids(session, held)
+        session.execute(update(HoldRow).where(HoldRow.id.in_(held)).values(status=EXPIRED))
+        release_booking_pks(
+            session,
+            list(session.scalars(select(BookingRow.pk).where(BookingRow.day_id == row.id))),
+        )
         session.execute(delete(BookingRow).where(BookingRow.day_id == row.id))
         row.config = config
         clash = session.scalars(
