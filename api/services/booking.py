@@ -133,12 +133,13 @@ def find_slots(
     step = ctx.settings.slot_step_minutes
     out: list[Slot] = []
     with ctx.db.read() as session:
-        base = _workshop(session, workshop_id)
+        caches = _caches(ctx)
+        base = _workshop(session, workshop_id, caches)
         codes = _check_services(base, services)
         tz = zone(base.timezone)
         date = start.astimezone(tz).date()
         while to_datetime(date, tz, 0) < end:
-            day, committed = _committed(session, base, workshop_id, date, now)
+            day, committed = _committed(session, base, workshop_id, date, now, caches)
             out.extend(_offers(ctx, day, committed, codes, waiting, start, end, step))
             date += dt.timedelta(days=1)
     return out
@@ -151,30 +152,47 @@ class _Cached:
     valid_until: dt.datetime | None  # the first live hold's expiry: it frees time then
 
 
-_schedules: OrderedDict[tuple[int, int], _Cached] = OrderedDict()
-_workshops: dict[tuple[str, dt.datetime], Workshop] = {}
-_cache_lock = threading.Lock()
+class _SlotCaches:
+    """This app's parsed workshops and committed schedules (never shared between databases)."""
+
+    def __init__(self) -> None:
+        self.schedules: OrderedDict[tuple[int, int], _Cached] = OrderedDict()
+        self.workshops: dict[tuple[str, dt.datetime], Workshop] = {}
+        self.lock = threading.Lock()
 
 
-def _workshop(session: Session, workshop_id: str) -> Workshop:
+def _caches(ctx: Context) -> _SlotCaches:
+    found = ctx.caches.get("slots")
+    if found is None:
+        found = ctx.caches.setdefault("slots", _SlotCaches())
+    assert isinstance(found, _SlotCaches)
+    return found
+
+
+def _workshop(session: Session, workshop_id: str, caches: _SlotCaches) -> Workshop:
     """The workshop's base data, re-read only when the workshop row changes."""
     stamp = session.scalar(select(WorkshopRow.updated_at).where(WorkshopRow.id == workshop_id))
     if stamp is None:
         raise NotFound(f"no workshop {workshop_id!r}")
     key = (workshop_id, stamp)
-    with _cache_lock:
-        found = _workshops.get(key)
+    with caches.lock:
+        found = caches.workshops.get(key)
     if found is None:
         found = workshop_of(get_workshop_row(session, workshop_id).config)
-        with _cache_lock:
-            if len(_workshops) > 256:
-                _workshops.clear()
-            _workshops[key] = found
+        with caches.lock:
+            if len(caches.workshops) > 256:
+                caches.workshops.clear()
+            caches.workshops[key] = found
     return found
 
 
 def _committed(
-    session: Session, base: Workshop, workshop_id: str, date: dt.date, now: dt.datetime
+    session: Session,
+    base: Workshop,
+    workshop_id: str,
+    date: dt.date,
+    now: dt.datetime,
+    caches: _SlotCaches,
 ) -> tuple[Day, tuple[Assignment, ...]]:
     """The day and its committed schedule, from a per-process cache when nothing changed.
 
@@ -190,8 +208,8 @@ def _committed(
     if found is None:
         return Day(base, date, ()), ()
     key = (int(found[0]), int(found[1]))
-    with _cache_lock:
-        cached = _schedules.get(key)
+    with caches.lock:
+        cached = caches.schedules.get(key)
     if cached is not None and (cached.valid_until is None or now < cached.valid_until):
         return cached.day, cached.committed
     row = session.get(DayRow, key[0])
@@ -208,10 +226,10 @@ def _committed(
         min((utc(e) for e in expiries), default=None),
     )
     if row.schedule_version == key[1]:
-        with _cache_lock:
-            _schedules[key] = entry
-            while len(_schedules) > 128:
-                _schedules.popitem(last=False)
+        with caches.lock:
+            caches.schedules[key] = entry
+            while len(caches.schedules) > 128:
+                caches.schedules.popitem(last=False)
     return entry.day, entry.committed
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from api.clock import Clock
 from api.db.session import Database
@@ -23,6 +23,7 @@ class Context:
     settings: Settings
     token_key: bytes
     solver: SolverPool | None = None
+    caches: dict[str, Any] = field(default_factory=dict)  # per-app caches, by purpose
 
 
 def now_utc(ctx: Context) -> dt.datetime:
