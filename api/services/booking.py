@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from api.db.models import (
     BOOKED,
@@ -214,22 +214,48 @@ def _committed(
         return cached.day, cached.committed
     row = session.get(DayRow, key[0])
     assert row is not None
+    entry = _load_entry(session, row, now)
+    # Cache it only if no write landed while it was read (each write bumps the version).
+    after = session.scalar(select(DayRow.schedule_version).where(DayRow.id == key[0]))
+    if row.schedule_version == key[1] == after:
+        _remember(caches, key, entry)
+    return entry.day, entry.committed
+
+
+def _load_entry(session: Session, row: DayRow, now: dt.datetime) -> _Cached:
     schedule = load_schedule(session, row, now)
     expiries = session.scalars(
         select(HoldRow.expires_at).where(
             HoldRow.day_id == row.id, HoldRow.status == HELD, HoldRow.expires_at > now
         )
     ).all()
-    entry = _Cached(
+    return _Cached(
         schedule.day,
         (*schedule.booking_assignments, *schedule.hold_assignments),
         min((utc(e) for e in expiries), default=None),
     )
-    if row.schedule_version == key[1]:
-        with caches.lock:
-            caches.schedules[key] = entry
-            while len(caches.schedules) > 128:
-                caches.schedules.popitem(last=False)
+
+
+def _remember(caches: _SlotCaches, key: tuple[int, int], entry: _Cached) -> None:
+    with caches.lock:
+        caches.schedules[key] = entry
+        while len(caches.schedules) > 128:
+            caches.schedules.popitem(last=False)
+
+
+def _committed_locked(
+    session: Session, row: DayRow, now: dt.datetime, caches: _SlotCaches
+) -> tuple[Day, tuple[Assignment, ...]]:
+    """The committed schedule of a day whose row this transaction has locked.
+
+    Nothing is cached from here: this transaction may still roll back.
+    """
+    key = (row.id, row.schedule_version)
+    with caches.lock:
+        cached = caches.schedules.get(key)
+    if cached is not None and (cached.valid_until is None or now < cached.valid_until):
+        return cached.day, cached.committed
+    entry = _load_entry(session, row, now)
     return entry.day, entry.committed
 
 
@@ -326,8 +352,10 @@ def _witness_problem(dispatcher: Dispatcher, day: Day, offer: SlotOffer) -> str 
 
 
 def _lock_day_by_id(session: Session, day_id: int) -> DayRow:
+    # The day's data (config) is large and rarely needed here: it loads only when used.
     return session.scalars(
         select(DayRow)
+        .options(defer(DayRow.config))
         .where(DayRow.id == day_id)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -353,14 +381,12 @@ def create_hold(*, ctx: Context, workshop_id: str, slot: str, key: str | None) -
         if replay is not None:
             return replay
         expire_holds(session, row, now)
-        schedule = load_schedule(session, row, now)
-        day = schedule.day
+        # Under the lock the version cannot change, so a cached copy of it is exact.
+        day, committed = _committed_locked(session, row, now, _caches(ctx))
         tz = zone(day.workshop.timezone)
         if to_datetime(date, tz, offer.arrival) < now:
             raise SlotTaken("the slot's drop-off time has passed; ask for fresh offers")
-        dispatcher = _loaded(
-            Dispatcher(day), [*schedule.booking_assignments, *schedule.hold_assignments]
-        )
+        dispatcher = _loaded(Dispatcher(day), committed)
         problem = _witness_problem(dispatcher, day, offer)
         if problem is not None:
             raise SlotTaken(f"the slot is no longer free: {problem}; ask for fresh offers")
@@ -429,14 +455,21 @@ def release_hold(*, ctx: Context, hold_id: str) -> dict[str, Any]:
             release_hold_ids(session, [hold.id])
             hold.status = EXPIRED
             bump(row)
-        return _hold_public(hold, row, now_utc(ctx))
+        return _hold_public(hold, row, now_utc(ctx), _timezone(session, hold.workshop_id))
 
     result: dict[str, Any] = ctx.db.write(work)
     return result
 
 
-def _hold_public(hold: HoldRow, row: DayRow, now: dt.datetime) -> dict[str, Any]:
-    tz = zone(workshop_of(row.config).timezone)
+def _timezone(session: Session, workshop_id: str) -> str:
+    found = session.scalar(select(WorkshopRow.timezone).where(WorkshopRow.id == workshop_id))
+    if found is None:
+        raise NotFound(f"no workshop {workshop_id!r}")
+    return found
+
+
+def _hold_public(hold: HoldRow, row: DayRow, now: dt.datetime, tz_name: str) -> dict[str, Any]:
+    tz = zone(tz_name)
     status = hold.status
     if status == HELD and utc(hold.expires_at) <= now:
         status = EXPIRED
@@ -461,7 +494,7 @@ def get_hold(*, ctx: Context, hold_id: str) -> dict[str, Any]:
             raise NotFound(f"no hold {hold_id!r}")
         row = session.get(DayRow, hold.day_id)
         assert row is not None
-        return _hold_public(hold, row, now_utc(ctx))
+        return _hold_public(hold, row, now_utc(ctx), _timezone(session, hold.workshop_id))
 
 
 # -- confirmation -----------------------------------------------------------------------------
@@ -540,7 +573,9 @@ def confirm_hold(
         hold.status = CONFIRMED
         hold.booking_id = booking_id
         bump(row)
-        public = _booking_public(booking, row, _ready_of(session, [booking.pk]))
+        public = _booking_public(
+            booking, row, _ready_of(session, [booking.pk]), _timezone(session, hold.workshop_id)
+        )
         answer = Answer(201, {**public, "booking": booking_id, "hold": hold.id})
         remember(session, key, endpoint, digest, answer, now)
         return answer
@@ -566,8 +601,10 @@ def _ready_of(session: Session, pks: Sequence[int]) -> dict[int, int]:
     return {int(pk): int(end) for pk, end in rows if pk is not None}
 
 
-def _booking_public(row: BookingRow, day: DayRow, ready: dict[int, int]) -> dict[str, Any]:
-    tz = zone(workshop_of(day.config).timezone)
+def _booking_public(
+    row: BookingRow, day: DayRow, ready: dict[int, int], tz_name: str
+) -> dict[str, Any]:
+    tz = zone(tz_name)
     at = ready.get(row.pk)
     return {
         "id": row.booking_id,
@@ -606,7 +643,8 @@ def list_bookings(
             query = query.where(BookingRow.status == status)
         found = session.execute(query).all()
         ready = _ready_of(session, [b.pk for b, _ in found])
-        return [_booking_public(b, d, ready) for b, d in found]
+        tz_name = _timezone(session, workshop_id)
+        return [_booking_public(b, d, ready, tz_name) for b, d in found]
 
 
 def _find_booking(session: Session, workshop_id: str, booking_id: str) -> BookingRow:
@@ -627,7 +665,9 @@ def get_booking(*, ctx: Context, workshop_id: str, booking_id: str) -> dict[str,
         found = _find_booking(session, workshop_id, booking_id)
         day = session.get(DayRow, found.day_id)
         assert day is not None
-        return _booking_public(found, day, _ready_of(session, [found.pk]))
+        return _booking_public(
+            found, day, _ready_of(session, [found.pk]), _timezone(session, workshop_id)
+        )
 
 
 def cancel_booking(*, ctx: Context, workshop_id: str, booking_id: str) -> dict[str, Any]:
@@ -642,7 +682,7 @@ def cancel_booking(*, ctx: Context, workshop_id: str, booking_id: str) -> dict[s
             found.status = CANCELLED
             found.cancelled_at = now_utc(ctx)
             bump(day)
-        return _booking_public(found, day, {})
+        return _booking_public(found, day, {}, _timezone(session, workshop_id))
 
     result: dict[str, Any] = ctx.db.write(work)
     return result

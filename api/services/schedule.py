@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from api.db.models import (
     BOOKED,
@@ -97,6 +97,7 @@ def lock_day(session: Session, workshop: WorkshopRow, date: dt.date, now: dt.dat
     )
     return session.scalars(
         select(DayRow)
+        .options(defer(DayRow.config))  # loaded only if used: most writes never need it
         .where(DayRow.workshop_id == workshop.id, DayRow.date == date)
         .with_for_update()
         .execution_options(populate_existing=True)
