@@ -1,0 +1,362 @@
+"""Improve a plan with CP-SAT: warm-started, anytime, within a time limit, with a proven bound.
+
+The best dispatch plan comes first; CP-SAT starts from it (every variable hinted), keeps the best
+plan found at every moment, and stops at the time limit. Small and medium days are solved as one
+model; large days by a large-neighbourhood search that re-optimises a window of time or a group of
+bookings while everything else stays put (``scheduler.cpsat.lns``). Whatever happens, the plan
+returned is never worse than the one given.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from scheduler.bounds import critical_path_bound
+from scheduler.checker import check_plan
+from scheduler.cpsat.constraints import ALL_STRENGTHENINGS, Strengthening
+from scheduler.cpsat.model import OBJECTIVES, Objective, build_model
+from scheduler.cpsat.problem import Problem, compile_day
+from scheduler.cpsat.relaxation import pooled_bound
+from scheduler.cpsat.search import (
+    Evaluation,
+    Solution,
+    assignments,
+    canonical,
+    evaluate,
+    search,
+    solution_from_assignments,
+)
+from scheduler.domain import Day
+from scheduler.plan import Assignment, Plan, PlanStatus, Unscheduled
+from scheduler.solve import Progress, ProgressCallback
+
+DEFAULT_STABILITY_WEIGHT = Fraction(60)
+"""Weighted minutes a changed booking costs when re-planning against a previous plan."""
+
+DEFAULT_PARAMETERS: Mapping[str, object] = {"cp_model_probing_level": 0}
+"""CP-SAT parameters we change: deep probing costs seconds of presolve on a medium day."""
+
+LNS_MIN_TASKS = 150
+"""From this many operations on, the day is improved by large-neighbourhood search."""
+
+LEFT_OUT = (
+    "left out by the optimiser: no place was found for it that costs the other customers less "
+    "waiting than leaving it for another day"
+)
+
+
+@dataclass(slots=True)
+class _Clock:
+    """Seconds since the call began, and what is left of the time limit."""
+
+    began: float
+    limit: float
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.began
+
+    def left(self) -> float:
+        return self.limit - self.elapsed()
+
+
+def improve(
+    day: Day,
+    start: Plan,
+    *,
+    time_limit: float,
+    workers: int = 2,
+    seed: int = 0,
+    on_progress: ProgressCallback | None = None,
+    objective: Objective = "weighted-wait",
+    frozen: Sequence[Assignment] = (),
+    previous: Plan | None = None,
+    stability_weight: Fraction | int = DEFAULT_STABILITY_WEIGHT,
+    strengthening: Strengthening = ALL_STRENGTHENINGS,
+    neighbourhood: bool | None = None,
+    stop: threading.Event | None = None,
+    parameters: Mapping[str, object] | None = None,
+) -> Plan:
+    """Improve ``start`` with CP-SAT and return the best plan found within ``time_limit``.
+
+    Parameters
+    ----------
+    day
+        The workshop and its bookings.
+    start
+        A plan to start from, usually the best dispatch plan; every variable is hinted from it.
+        It must keep every ``frozen`` assignment.
+    time_limit
+        Seconds for the whole call, model building included.
+    workers
+        CP-SAT search workers. With one worker and a fixed ``seed`` the search is also stopped by
+        CP-SAT's deterministic clock, so it repeats exactly when the machine is not overloaded.
+    seed
+        Random seed of CP-SAT and of the neighbourhood search.
+    on_progress
+        Called with the start plan and then each improvement: seconds since the call began, the
+        plan's objective (DESIGN.md's, or the makespan) and the best proven bound.
+    objective
+        ``weighted-wait`` (DESIGN.md) or ``makespan`` (the end of the last operation; for
+        literature instances). In makespan mode every booking the start plan schedules stays
+        scheduled, the plan's ``lower_bound`` stays a bound on DESIGN.md's objective and its
+        KPIs gain ``makespan`` and ``makespan_lower_bound``.
+    frozen
+        Assignments that must stay exactly as they are, end included (operations already
+        started when re-planning during the day). Their bookings stay scheduled.
+    previous
+        The plan customers were told about. With it, each booking that is scheduled there and
+        now would be ready *later* than there, or would have any operation done by a different
+        technician, or would be left out, costs ``stability_weight`` on top of the objective.
+        Being ready earlier is no change (no promise breaks). The penalty steers the search
+        only: the plan's objective is DESIGN.md's, recomputed from its schedule.
+    stability_weight
+        Weighted minutes per changed booking (default 60: one changed promise is worth an hour
+        of one drop-off's lateness).
+    strengthening
+        Optional model strengthenings (for benchmarks).
+    neighbourhood
+        Force (True) or forbid (False) the large-neighbourhood search; by default it is used
+        from ``LNS_MIN_TASKS`` operations on.
+    stop
+        Set it from another thread to stop early; the best plan so far is returned.
+    parameters
+        Extra CP-SAT parameters by name, over ``DEFAULT_PARAMETERS`` (for benchmarks).
+
+    Returns
+    -------
+    Plan
+        Never worse than ``start``: no more bookings left out, and an objective (plus stability
+        penalty, when ``previous`` is given) no higher. Status ``OPTIMAL`` when CP-SAT proved no
+        plan is better, ``FEASIBLE`` when it improved on ``start`` without proof, otherwise
+        ``start``'s own status. ``lower_bound`` is the best proven bound: CP-SAT's, the
+        critical-path bound and our relaxations (``scheduler.cpsat.relaxation``), whichever is
+        highest; with ``frozen`` it bounds the plans that keep them.
+
+    Raises
+    ------
+    ValueError
+        For an unknown objective, a non-positive time limit or worker count, or a frozen
+        assignment that ``start`` does not keep.
+    """
+    clock = _Clock(time.perf_counter(), time_limit)
+    if objective not in OBJECTIVES:
+        raise ValueError(
+            f"unknown objective {objective!r}; expected one of {', '.join(OBJECTIVES)}"
+        )
+    if time_limit <= 0:
+        raise ValueError(f"time_limit must be positive, got {time_limit}")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    kept = set(start.assignments)
+    for a in frozen:
+        if a not in kept:
+            raise ValueError(
+                f"the start plan does not keep frozen assignment {a.booking} {a.service}"
+                f"#{a.operation}"
+            )
+    makespan = objective == "makespan"
+    parameters = {**DEFAULT_PARAMETERS, **(parameters or {})}
+    problem = compile_day(
+        day,
+        frozen=frozen,
+        required=start.scheduled_bookings() if makespan else (),
+        previous=previous,
+        stability_weight=stability_weight if previous is not None and not makespan else 0,
+        tight_windows=strengthening.tight_windows,
+    )
+    start_solution, exact = solution_from_assignments(problem, start.assignments)
+    start_valid = exact and not check_plan(day, start)
+    start_eval = evaluate(problem, start_solution, makespan=makespan) if start_valid else None
+    static = max(
+        critical_path_bound(day) * problem.scale,
+        Fraction(pooled_bound(problem, time_budget=0.03 * time_limit)),
+    )
+    report = _Reporter(on_progress, clock, problem, static, makespan)
+    report.plan(start_eval)
+
+    best: Solution | None
+    best_eval: Evaluation | None
+    use_lns = neighbourhood if neighbourhood is not None else len(problem.tasks) >= LNS_MIN_TASKS
+    if use_lns and start_valid:
+        from scheduler.cpsat.lns import neighbourhood_search
+
+        assert start_eval is not None
+        best, best_eval = neighbourhood_search(
+            day,
+            problem,
+            start_solution,
+            start_eval,
+            clock_left=clock.left,
+            reserve=_reserve(problem, time_limit),
+            workers=workers,
+            seed=seed,
+            objective=objective,
+            frozen=frozen,
+            previous=previous,
+            stability_weight=stability_weight,
+            strengthening=strengthening,
+            listener=report.solution,
+            stop=stop,
+            parameters=parameters,
+        )
+        bound, status = 0, "FEASIBLE"
+    else:
+        pm = build_model(
+            problem,
+            objective=objective,
+            options=strengthening,
+            upper_bound=start_eval.value if start_eval is not None else None,
+        )
+        hint = canonical(problem, start_solution) if strengthening.symmetry_breaking else None
+        result = search(
+            pm,
+            hint=hint if hint is not None else start_solution,
+            time_limit=clock.left() - _reserve(problem, time_limit),
+            workers=workers,
+            seed=seed,
+            deterministic_time=clock.left() if workers == 1 else None,
+            listener=report.solution,
+            stop=stop,
+            parameters=parameters,
+        )
+        best, best_eval, bound, status = (
+            result.best,
+            result.evaluation,
+            result.bound,
+            result.status,
+        )
+    return _finish(
+        day,
+        start,
+        problem,
+        best,
+        best_eval,
+        start_eval,
+        bound=bound,
+        static=static,
+        status=status,
+        makespan=makespan,
+        start_valid=start_valid,
+    )
+
+
+def _reserve(problem: Problem, time_limit: float) -> float:
+    """Seconds kept back for turning the solution into a checked plan."""
+    return min(0.25 * time_limit, 0.05 + 0.0004 * len(problem.tasks))
+
+
+class _Reporter:
+    """Turns solutions into ``Progress`` lines: elapsed seconds, objective, best bound."""
+
+    def __init__(
+        self,
+        callback: ProgressCallback | None,
+        clock: _Clock,
+        problem: Problem,
+        static: Fraction,
+        makespan: bool,
+    ) -> None:
+        self.callback = callback
+        self.clock = clock
+        self.scale = problem.scale
+        self.static = static
+        self.makespan = makespan
+        self.best_bound = 0
+
+    def plan(self, evaluation: Evaluation | None) -> None:
+        """Report a plan's evaluation with the best bound known."""
+        if self.callback is None or evaluation is None:
+            return
+        if self.makespan:
+            value = float(evaluation.value)
+            bound = float(self.best_bound)
+        else:
+            value = float(Fraction(evaluation.design, self.scale))
+            bound = float(max(self.static, Fraction(self.best_bound)) / self.scale)
+        self.callback(Progress(round(self.clock.elapsed(), 3), value, min(bound, value)))
+
+    def solution(self, solution: Solution, evaluation: Evaluation, bound: int) -> None:
+        """Listener for improving solutions."""
+        self.best_bound = max(self.best_bound, bound)
+        self.plan(evaluation)
+
+
+def _finish(
+    day: Day,
+    start: Plan,
+    problem: Problem,
+    best: Solution | None,
+    best_eval: Evaluation | None,
+    start_eval: Evaluation | None,
+    *,
+    bound: int,
+    static: Fraction,
+    status: str,
+    makespan: bool,
+    start_valid: bool,
+) -> Plan:
+    """The plan to return: CP-SAT's if it is better than ``start``, with the best bound."""
+    design_bound = Fraction(0) if makespan else Fraction(bound)
+    lower = max(static, design_bound) / problem.scale
+    improved = (
+        best is not None
+        and best_eval is not None
+        and (start_eval is None or best_eval < start_eval)
+    )
+    same = best_eval is not None and start_eval is not None and best_eval == start_eval
+    result = start
+    if improved:
+        assert best is not None
+        plan_status = PlanStatus.OPTIMAL if status == "OPTIMAL" else PlanStatus.FEASIBLE
+        result = Plan.build(
+            day,
+            assignments(problem, best),
+            _unscheduled(problem, best, start),
+            status=plan_status,
+            lower_bound=lower,
+        )
+        violations = check_plan(day, result)
+        if violations and start_valid:
+            warnings.warn(
+                f"CP-SAT plan failed the checker ({violations[0]}); keeping the start plan",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            result = start
+    if result is start:
+        proven = status == "OPTIMAL" and same
+        result = Plan.build(
+            day,
+            start.assignments,
+            start.unscheduled,
+            status=PlanStatus.OPTIMAL if proven else start.status,
+            lower_bound=max(lower, start.lower_bound if start_valid else Fraction(0)),
+        )
+    if makespan:
+        ends = [a.end for a in result.assignments]
+        result = result.with_kpis(
+            {
+                **result.kpis,
+                "makespan": max(ends, default=0),
+                "makespan_lower_bound": bound
+                if not any(not j.required for j in problem.jobs)
+                else 0,
+            }
+        )
+    return result
+
+
+def _unscheduled(problem: Problem, solution: Solution, start: Plan) -> list[Unscheduled]:
+    """Bookings left out, each with the dispatcher's reason if it had one, else ours."""
+    reasons = {u.booking: u.reason for u in start.unscheduled}
+    out = []
+    for j, job in enumerate(problem.jobs):
+        if not solution.present[j]:
+            reason = reasons.get(job.booking) or job.reason or LEFT_OUT
+            out.append(Unscheduled(job.booking, reason))
+    return out

@@ -1,0 +1,293 @@
+"""Large-neighbourhood search for big days: re-plan a few bookings at a time, the rest stays put.
+
+On a day of 150 to 300 bookings the whole model is too big for CP-SAT to improve much within
+seconds. Instead, pick a *neighbourhood* (the bookings around a moment of the day, around one
+technician, around a booking left out, or around the costliest bookings), fix every other
+booking exactly where it is (its technician, bay and parts are simply taken), and let CP-SAT
+re-plan the neighbourhood, warm-started from the current plan and allowed only to improve it.
+Neighbourhoods grow while CP-SAT closes them quickly and shrink when it does not.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from scheduler.cpsat.constraints import Strengthening
+from scheduler.cpsat.model import Objective, build_model
+from scheduler.cpsat.problem import Problem, compile_day
+from scheduler.cpsat.search import (
+    Evaluation,
+    Solution,
+    SolutionListener,
+    assignments,
+    canonical,
+    evaluate,
+    search,
+    solution_from_assignments,
+)
+from scheduler.domain import Day
+from scheduler.plan import Assignment, Plan
+
+MIN_SIZE, MAX_SIZE = 6, 60
+INITIAL_SIZE = 15
+SUB_TIME = 0.5  # seconds per neighbourhood
+MIN_LEFT = 0.3  # no new neighbourhood with less time left than this
+
+
+@dataclass(slots=True)
+class _State:
+    """The current plan, by booking, and its exact evaluation on the whole day."""
+
+    by_booking: dict[str, list[Assignment]]
+    solution: Solution
+    evaluation: Evaluation
+
+
+def neighbourhood_search(
+    day: Day,
+    problem: Problem,
+    start: Solution,
+    start_eval: Evaluation,
+    *,
+    clock_left: Callable[[], float],
+    reserve: float,
+    workers: int,
+    seed: int,
+    objective: Objective,
+    frozen: Sequence[Assignment],
+    previous: Plan | None,
+    stability_weight: Fraction | int,
+    strengthening: Strengthening,
+    listener: SolutionListener | None,
+    stop: threading.Event | None,
+    parameters: Mapping[str, object] | None = None,
+) -> tuple[Solution, Evaluation]:
+    """Improve ``start`` neighbourhood by neighbourhood until the time is up.
+
+    Parameters
+    ----------
+    problem
+        The whole day compiled, used to evaluate every candidate exactly.
+    clock_left
+        Seconds left of the caller's time limit.
+    reserve
+        Seconds to keep back for the caller.
+
+    Returns
+    -------
+    The best solution and its evaluation (never worse than ``start``).
+    """
+    rng = random.Random(seed)
+    state = _State(_group(assignments(problem, start)), start, start_eval)
+    makespan = objective == "makespan"
+    frozen_by_booking: dict[str, list[Assignment]] = defaultdict(list)
+    for a in frozen:
+        frozen_by_booking[a.booking].append(a)
+    chooser = _Chooser(day, problem, rng)
+    size = min(MAX_SIZE, max(MIN_SIZE, INITIAL_SIZE))
+    sub_time = SUB_TIME
+    while clock_left() - reserve > MIN_LEFT and not (stop is not None and stop.is_set()):
+        subset = chooser.choose(state, size)
+        if not subset:
+            break
+        fixed = [a for b, lst in state.by_booking.items() if b not in subset for a in lst]
+        bookings = [day.booking(b) for b in sorted(subset, key=lambda b: chooser.order[b])]
+        sub = compile_day(
+            day,
+            bookings=bookings,
+            fixed=fixed,
+            frozen=[a for b in subset for a in frozen_by_booking.get(b, [])],
+            required=[b for b in subset if b in state.by_booking] if makespan else (),
+            previous=previous,
+            stability_weight=stability_weight if previous is not None and not makespan else 0,
+            tight_windows=strengthening.tight_windows,
+        )
+        current = [a for b in subset for a in state.by_booking.get(b, [])]
+        sub_start, exact = solution_from_assignments(sub, current)
+        if not exact:
+            continue
+        sub_eval = evaluate(sub, sub_start, makespan=makespan)
+        pm = build_model(
+            sub, objective=objective, options=strengthening, upper_bound=sub_eval.value
+        )
+        limit = min(sub_time, clock_left() - reserve)
+        result = search(
+            pm,
+            hint=canonical(sub, sub_start) if strengthening.symmetry_breaking else sub_start,
+            time_limit=limit,
+            workers=workers,
+            seed=rng.randrange(1 << 30),
+            deterministic_time=limit if workers == 1 else None,
+            stop=stop,
+            parameters=parameters,
+        )
+        if result.status == "OPTIMAL" and result.seconds < 0.5 * limit:
+            size = min(MAX_SIZE, size + 2)
+        elif result.status != "OPTIMAL":
+            size = max(MIN_SIZE, size - 1)
+        if result.best is None or result.evaluation is None or not result.evaluation < sub_eval:
+            continue
+        merged = dict(state.by_booking)
+        for b in subset:
+            merged.pop(b, None)
+        merged.update(_group(assignments(sub, result.best)))
+        full, full_exact = solution_from_assignments(
+            problem, [a for x in merged.values() for a in x]
+        )
+        full_eval = evaluate(problem, full, makespan=makespan)
+        if full_exact and full_eval < state.evaluation:
+            state = _State(merged, full, full_eval)
+            if listener is not None:
+                listener(full, full_eval, 0)
+    return state.solution, state.evaluation
+
+
+def _group(items: Sequence[Assignment]) -> dict[str, list[Assignment]]:
+    out: dict[str, list[Assignment]] = defaultdict(list)
+    for a in items:
+        out[a.booking].append(a)
+    return dict(out)
+
+
+class _Chooser:
+    """Picks neighbourhoods: a time window, a technician's day, a left-out booking, or costly
+    bookings, each with the bookings that compete with them for time and resources."""
+
+    def __init__(self, day: Day, problem: Problem, rng: random.Random) -> None:
+        self.day = day
+        self.problem = problem
+        self.rng = rng
+        self.order = {b.id: k for k, b in enumerate(day.bookings)}
+        self.jobs = {job.booking: j for j, job in enumerate(problem.jobs)}
+        # Resources each booking could use, for "who competes with whom".
+        self.could_use: dict[str, set[str]] = {}
+        for job in problem.jobs:
+            used: set[str] = set()
+            for t in job.tasks:
+                task = problem.tasks[t]
+                used.update("T" + problem.technicians[m.technician].id for m in task.modes)
+                used.update("B" + problem.bays[b].id for b in task.bays)
+            self.could_use[job.booking] = used
+
+    def choose(self, state: _State, size: int) -> set[str]:
+        """A neighbourhood of about ``size`` bookings."""
+        left_out = [
+            job.booking
+            for j, job in enumerate(self.problem.jobs)
+            if job.schedulable and not state.solution.present[j]
+        ]
+        roll = self.rng.random()
+        if left_out and roll < 0.4:
+            return self._around(state, self.rng.choice(left_out), size)
+        if roll < 0.65:
+            return self._window(state, size)
+        if roll < 0.85:
+            return self._costly(state, size)
+        return self._technician(state, size)
+
+    def _span(self, booking: str, state: _State) -> tuple[int, int]:
+        """When a booking is in the workshop: arrival until ready (or its latest finish)."""
+        arrival = self.day.booking(booking).arrival
+        items = state.by_booking.get(booking)
+        if items:
+            return min(arrival, min(a.start for a in items)), max(a.end for a in items)
+        return arrival, self.problem.horizon
+
+    def _competitors(
+        self, state: _State, seeds: set[str], window: tuple[int, int], size: int
+    ) -> set[str]:
+        """``seeds`` plus bookings sharing resources with them in ``window``, nearest first."""
+        resources: set[str] = set()
+        for b in seeds:
+            resources |= self.could_use.get(b, set())
+        lo, hi = window
+        scored: list[tuple[float, str]] = []
+        for b, items in state.by_booking.items():
+            if b in seeds:
+                continue
+            for a in items:
+                if (
+                    a.start < hi
+                    and lo < a.end
+                    and ("T" + a.technician in resources or "B" + a.bay in resources)
+                ):
+                    scored.append(
+                        (abs((a.start + a.end) / 2 - (lo + hi) / 2) + self.rng.random(), b)
+                    )
+                    break
+        scored.sort()
+        out = set(seeds)
+        for _, b in scored:
+            if len(out) >= size:
+                break
+            out.add(b)
+        return out
+
+    def _around(self, state: _State, booking: str, size: int) -> set[str]:
+        job = self.problem.jobs[self.jobs[booking]]
+        lo = self.problem.tasks[job.tasks[0]].earliest
+        hi = min(self.problem.horizon, lo + self.rng.randint(90, 360))
+        return self._competitors(state, {booking}, (lo, hi), size)
+
+    def _window(self, state: _State, size: int) -> set[str]:
+        spans = [self._span(b, state) for b in state.by_booking]
+        if not spans:
+            return set()
+        lo = min(s for s, _ in spans)
+        hi = max(e for _, e in spans)
+        at = self.rng.randint(lo, max(lo, hi - 30))
+        inside = [
+            (abs((s + e) / 2 - at) + self.rng.random(), b)
+            for b, (s, e) in zip(state.by_booking, spans, strict=True)
+        ]
+        inside.sort()
+        chosen = {b for _, b in inside[:size]}
+        # Bookings left out that could be placed around then come along.
+        for j, job in enumerate(self.problem.jobs):
+            if job.schedulable and not state.solution.present[j] and job.release <= at + 60:
+                chosen.add(job.booking)
+                break
+        return chosen
+
+    def _costly(self, state: _State, size: int) -> set[str]:
+        costs = []
+        for j, job in enumerate(self.problem.jobs):
+            if not state.solution.present[j]:
+                continue
+            ready = max(a.end for a in state.by_booking[job.booking])
+            costs.append((job.weight * job.wait(ready), job.booking))
+        total = sum(c for c, _ in costs)
+        if total <= 0:
+            return self._window(state, size)
+        pick = self.rng.random() * total
+        booking = costs[-1][1]
+        for cost, candidate in costs:
+            pick -= cost
+            if pick <= 0:
+                booking = candidate
+                break
+        return self._competitors(state, {booking}, self._span(booking, state), size)
+
+    def _technician(self, state: _State, size: int) -> set[str]:
+        techs = sorted({a.technician for items in state.by_booking.values() for a in items})
+        if not techs:
+            return set()
+        tech = self.rng.choice(techs)
+        mine = sorted(
+            (a.start, b)
+            for b, items in state.by_booking.items()
+            for a in items
+            if a.technician == tech
+        )
+        if not mine:
+            return set()
+        k = self.rng.randrange(len(mine))
+        seeds = {b for _, b in mine[k : k + max(2, size // 3)]}
+        lo = min(self._span(b, state)[0] for b in seeds)
+        hi = max(self._span(b, state)[1] for b in seeds)
+        return self._competitors(state, seeds, (lo, hi), size)
