@@ -21,7 +21,7 @@ from scheduler.checker import check_plan
 from scheduler.cpsat.constraints import ALL_STRENGTHENINGS, Strengthening
 from scheduler.cpsat.model import OBJECTIVES, Objective, build_model
 from scheduler.cpsat.problem import Problem, compile_day
-from scheduler.cpsat.relaxation import pooled_bound
+from scheduler.cpsat.relaxation import parts_bound, pooled_bound
 from scheduler.cpsat.search import (
     Evaluation,
     Solution,
@@ -175,6 +175,7 @@ def improve(
     static = max(
         critical_path_bound(day) * problem.scale,
         Fraction(pooled_bound(problem, time_budget=0.03 * time_limit)),
+        Fraction(parts_bound(problem)),
     )
     report = _Reporter(on_progress, clock, problem, static, makespan)
     report.plan(start_eval)

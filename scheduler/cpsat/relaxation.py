@@ -50,6 +50,51 @@ def own_path_bound(problem: Problem) -> int:
     return sum(own_path_costs(problem))
 
 
+def parts_bound(problem: Problem) -> int:
+    """Own-path bound plus the least penalty a parts shortage forces (scaled units).
+
+    When the day's whole supply of a part (minus fixed takes) is less than the bookings need,
+    some must be left out; covering the shortage with the cheapest bookings per unit of the
+    part, fractionally (a knapsack's linear relaxation), is a valid floor on the extra cost.
+    Different parts may be short through the same bookings, so the worst part counts, not the
+    sum.
+    """
+    own = own_path_costs(problem)
+    extra = 0.0
+    for k, stock in enumerate(problem.stocks):
+        need: dict[int, int] = defaultdict(int)
+        fixed_need = 0
+        for task in problem.tasks:
+            for stock_index, qty in task.parts:
+                if stock_index != k or task.pin is not None:
+                    continue
+                if problem.jobs[task.job].required:
+                    fixed_need += qty
+                else:
+                    need[task.job] += qty
+        available = sum(change for _, change in stock.events) - stock.floor - fixed_need
+        shortage = sum(need.values()) - available
+        if shortage <= 0:
+            continue
+        items = sorted(
+            (
+                (problem.penalty_per_weight * problem.jobs[j].weight - own[j]) / qty,
+                qty,
+            )
+            for j, qty in need.items()
+            if problem.jobs[j].schedulable
+        )
+        cost = 0.0
+        for per_unit, qty in items:
+            take = min(qty, shortage)
+            cost += per_unit * take
+            shortage -= take
+            if shortage <= 0:
+                break
+        extra = max(extra, cost)
+    return sum(own) + max(0, math.floor(extra - 1e-9 * max(1.0, extra)))
+
+
 def pooled_bound(problem: Problem, *, time_budget: float = 1.0) -> int:
     """The better of the own-path bound and every pool's pooled-work bound (scaled units).
 
