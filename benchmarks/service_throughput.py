@@ -4,7 +4,8 @@ A fresh database is made on the PostgreSQL server named by ``--db`` (default
 ``WORKSHOP_TEST_POSTGRES_URL``, else the local ``test`` database's server) and dropped at the
 end. The city-dealer day is loaded, ``--servers`` ``workshop serve`` processes start on it, and
 ``--clients`` threads each loop for ``--seconds``: ask for slots (one or two random services,
-any of the next three days), hold a random early offer, confirm it. Afterwards the stored
+on one of the ``--days`` days from the loaded one, as a customer looks at one day), hold a random
+one of its first ten offers, confirm it. Afterwards the stored
 schedule is searched for double-bookings (overlapping reserved intervals of one technician or
 bay) and every day's plan is re-checked with ``check_plan``.
 
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--days", type=int, default=14, help="days the clients book into")
     parser.add_argument("--day", type=Path, default=ROOT / "scenarios" / "city-dealer.yaml")
     args = parser.parse_args()
 
@@ -104,10 +106,13 @@ def main() -> None:
             processes.append(process)
             bases.append(base)
         tz = zone(day.workshop.timezone)
-        window = {
-            "from": to_iso(day.date, tz, day.workshop.open),
-            "to": to_iso(day.date + dt.timedelta(days=2), tz, day.workshop.close),
-        }
+        windows = [
+            {
+                "from": to_iso(day.date + dt.timedelta(days=d), tz, day.workshop.open),
+                "to": to_iso(day.date + dt.timedelta(days=d), tz, day.workshop.close),
+            }
+            for d in range(args.days)
+        ]
         codes = sorted(day.workshop.services)
         outcomes: Counter[str] = Counter()
         hold_ms: list[float] = []
@@ -123,7 +128,7 @@ def main() -> None:
                         services = ",".join(rng.sample(codes, rng.choice([1, 1, 2])))
                         r = http.get(
                             f"/workshops/{day.workshop.id}/slots",
-                            params={"services": services, **window},
+                            params={"services": services, **rng.choice(windows)},
                         )
                         offers = r.json().get("slots", []) if r.status_code == 200 else []
                         if r.status_code != 200:
