@@ -13,8 +13,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.db.session import is_retryable
 from api.services.errors import ServiceError
 
 log = logging.getLogger("workshop.api")
@@ -67,11 +69,33 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A lost connection is worth a retry (503); anything else is a bug (500), logged."""
+    if is_retryable(exc):
+        log.warning("database unavailable in %s %s: %s", request.method, request.url.path, exc)
+        response = problem(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "the database did not answer; retry the request (with the same Idempotency-Key)",
+        )
+        response.headers["Retry-After"] = "1"
+        return response
+    log.error("database error in %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(
+        500,
+        "internal-error",
+        "Internal server error",
+        "the service failed unexpectedly; the error was logged",
+    )
+
+
 def install(app: FastAPI) -> None:
     """Answer every error of ``app`` as problem+json."""
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
 
     @app.middleware("http")
     async def _unexpected(request: Request, call_next: Any) -> Any:

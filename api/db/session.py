@@ -92,6 +92,18 @@ class Database:
         with self._reads() as session, session.begin():
             yield session
 
+    def read_with(self, work: Callable[[Session], T], *, attempts: int = 3) -> T:
+        """Run a read-only ``work`` in a read transaction, again if the connection drops."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.read() as session:
+                    return work(session)
+            except DBAPIError as exc:
+                if attempt == attempts or not is_retryable(exc):
+                    raise
+                log.info("retrying a read (%s): %s", attempt, sqlstate(exc))
+        raise AssertionError("unreachable")
+
     def write(self, work: Callable[[Session], T], *, attempts: int = 8) -> T:
         """Run ``work`` in one write transaction and commit; retry transient refusals.
 

@@ -131,9 +131,10 @@ def find_slots(
             f"ask for at most {ctx.settings.max_slot_days} days of slots at once", field="to"
         )
     step = ctx.settings.slot_step_minutes
-    out: list[Slot] = []
-    with ctx.db.read() as session:
-        caches = _caches(ctx)
+    caches = _caches(ctx)
+
+    def work(session: Session) -> list[Slot]:
+        out: list[Slot] = []
         base = _workshop(session, workshop_id, caches)
         codes = _check_services(base, services)
         tz = zone(base.timezone)
@@ -142,7 +143,9 @@ def find_slots(
             day, committed = _committed(session, base, workshop_id, date, now, caches)
             out.extend(_offers(ctx, day, committed, codes, waiting, start, end, step))
             date += dt.timedelta(days=1)
-    return out
+        return out
+
+    return ctx.db.read_with(work)
 
 
 @dataclass(frozen=True, slots=True)
