@@ -23,11 +23,13 @@ from scheduler.cpsat.model import OBJECTIVES, Objective, build_model
 from scheduler.cpsat.problem import Problem, compile_day
 from scheduler.cpsat.relaxation import parts_bound, pooled_bound
 from scheduler.cpsat.search import (
+    DETERMINISTIC_PER_SECOND,
     Evaluation,
     Solution,
     assignments,
     canonical,
     evaluate,
+    improves,
     search,
     solution_from_assignments,
 )
@@ -35,7 +37,7 @@ from scheduler.domain import Day
 from scheduler.plan import Assignment, Plan, PlanStatus, Unscheduled
 from scheduler.solve import Progress, ProgressCallback
 
-DEFAULT_STABILITY_WEIGHT = Fraction(60)
+DEFAULT_STABILITY_WEIGHT = Fraction(30)
 """Weighted minutes a changed booking costs when re-planning against a previous plan."""
 
 DEFAULT_PARAMETERS: Mapping[str, object] = {"cp_model_probing_level": 0}
@@ -93,8 +95,9 @@ def improve(
     time_limit
         Seconds for the whole call, model building included.
     workers
-        CP-SAT search workers. With one worker and a fixed ``seed`` the search is also stopped by
-        CP-SAT's deterministic clock, so it repeats exactly when the machine is not overloaded.
+        CP-SAT search workers. With one worker the search stops on CP-SAT's deterministic clock
+        (after roughly a third to half of the time limit on this machine), so the same ``seed``
+        gives the same plan unless the time limit is reached first (an overloaded machine).
     seed
         Random seed of CP-SAT and of the neighbourhood search.
     on_progress
@@ -110,13 +113,13 @@ def improve(
         started when re-planning during the day). Their bookings stay scheduled.
     previous
         The plan customers were told about. With it, each booking that is scheduled there and
-        now would be ready *later* than there, or would have any operation done by a different
-        technician, or would be left out, costs ``stability_weight`` on top of the objective.
-        Being ready earlier is no change (no promise breaks). The penalty steers the search
-        only: the plan's objective is DESIGN.md's, recomputed from its schedule.
+        now would be ready at a different minute (its promise moves), or would have any
+        operation done by a different technician, or would be left out, costs
+        ``stability_weight`` on top of the objective. The penalty steers the search only: the
+        plan's objective is DESIGN.md's, recomputed from its schedule.
     stability_weight
-        Weighted minutes per changed booking (default 60: one changed promise is worth an hour
-        of one drop-off's lateness).
+        Weighted minutes per changed booking (default 30: one moved promise is worth half an
+        hour of one drop-off's lateness).
     strengthening
         Optional model strengthenings (for benchmarks).
     neighbourhood
@@ -205,7 +208,7 @@ def improve(
             stop=stop,
             parameters=parameters,
         )
-        bound, status = 0, "FEASIBLE"
+        bound, optimum = 0, None
     else:
         pm = build_model(
             problem,
@@ -220,16 +223,14 @@ def improve(
             time_limit=clock.left() - _reserve(problem, time_limit),
             workers=workers,
             seed=seed,
-            deterministic_time=clock.left() if workers == 1 else None,
+            deterministic_time=(DETERMINISTIC_PER_SECOND * clock.left() if workers == 1 else None),
             listener=report.solution,
             stop=stop,
             parameters=parameters,
         )
-        best, best_eval, bound, status = (
-            result.best,
-            result.evaluation,
-            result.bound,
-            result.status,
+        best, best_eval, bound = result.best, result.evaluation, result.bound
+        optimum = (
+            result.final.value if result.status == "OPTIMAL" and result.final is not None else None
         )
     return _finish(
         day,
@@ -240,7 +241,7 @@ def improve(
         start_eval,
         bound=bound,
         static=static,
-        status=status,
+        optimum=optimum,
         makespan=makespan,
         start_valid=start_valid,
     )
@@ -297,40 +298,45 @@ def _finish(
     *,
     bound: int,
     static: Fraction,
-    status: str,
+    optimum: int | None,
     makespan: bool,
     start_valid: bool,
 ) -> Plan:
-    """The plan to return: CP-SAT's if it is better than ``start``, with the best bound."""
+    """The plan to return: the search's if it beats ``start``, with the best bound.
+
+    ``optimum`` is the proven optimal value when CP-SAT proved one (of the value it minimises:
+    DESIGN.md's objective plus any stability penalty, or the makespan).
+    """
     design_bound = Fraction(0) if makespan else Fraction(bound)
     lower = max(static, design_bound) / problem.scale
-    improved = (
-        best is not None
-        and best_eval is not None
-        and (start_eval is None or best_eval < start_eval)
-    )
-    same = best_eval is not None and start_eval is not None and best_eval == start_eval
-    result = start
-    if improved:
-        assert best is not None
-        plan_status = PlanStatus.OPTIMAL if status == "OPTIMAL" else PlanStatus.FEASIBLE
-        result = Plan.build(
-            day,
-            assignments(problem, best),
-            _unscheduled(problem, best, start),
-            status=plan_status,
-            lower_bound=lower,
-        )
-        violations = check_plan(day, result)
-        if violations and start_valid:
-            warnings.warn(
-                f"CP-SAT plan failed the checker ({violations[0]}); keeping the start plan",
-                RuntimeWarning,
-                stacklevel=3,
+    result: Plan | None = None
+    if best is not None and best_eval is not None:
+        if start_eval is not None:
+            better = improves(best_eval, start_eval)
+        else:  # the start could not be read into the model: compare the plans themselves
+            better = (
+                best_eval.unscheduled <= len(start.unscheduled)
+                and Fraction(best_eval.design, problem.scale) < start.objective
             )
-            result = start
-    if result is start:
-        proven = status == "OPTIMAL" and same
+        if better:
+            proven = optimum is not None and best_eval.value == optimum
+            result = Plan.build(
+                day,
+                assignments(problem, best),
+                _unscheduled(problem, best, start),
+                status=PlanStatus.OPTIMAL if proven else PlanStatus.FEASIBLE,
+                lower_bound=lower,
+            )
+            violations = check_plan(day, result)
+            if violations and start_valid:
+                warnings.warn(
+                    f"CP-SAT plan failed the checker ({violations[0]}); keeping the start plan",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                result = None
+    if result is None:
+        proven = optimum is not None and start_eval is not None and start_eval.value == optimum
         result = Plan.build(
             day,
             start.assignments,
@@ -339,14 +345,12 @@ def _finish(
             lower_bound=max(lower, start.lower_bound if start_valid else Fraction(0)),
         )
     if makespan:
-        ends = [a.end for a in result.assignments]
+        everyone = all(job.required for job in problem.jobs)
         result = result.with_kpis(
             {
                 **result.kpis,
-                "makespan": max(ends, default=0),
-                "makespan_lower_bound": bound
-                if not any(not j.required for j in problem.jobs)
-                else 0,
+                "makespan": max((a.end for a in result.assignments), default=0),
+                "makespan_lower_bound": bound if everyone else 0,
             }
         )
     return result

@@ -21,12 +21,14 @@ from scheduler.cpsat.constraints import Strengthening
 from scheduler.cpsat.model import Objective, build_model
 from scheduler.cpsat.problem import Problem, compile_day
 from scheduler.cpsat.search import (
+    DETERMINISTIC_PER_SECOND,
     Evaluation,
     Solution,
     SolutionListener,
     assignments,
     canonical,
     evaluate,
+    improves,
     search,
     solution_from_assignments,
 )
@@ -91,7 +93,13 @@ def neighbourhood_search(
     chooser = _Chooser(day, problem, rng)
     size = min(MAX_SIZE, max(MIN_SIZE, INITIAL_SIZE))
     sub_time = SUB_TIME
+    # One worker runs on CP-SAT's deterministic clock, so the number of neighbourhoods and
+    # their results repeat from run to run.
+    deterministic = workers == 1
+    budget = DETERMINISTIC_PER_SECOND * (clock_left() - reserve)
     while clock_left() - reserve > MIN_LEFT and not (stop is not None and stop.is_set()):
+        if deterministic and budget <= 0:
+            break
         subset = chooser.choose(state, size)
         if not subset:
             break
@@ -116,21 +124,30 @@ def neighbourhood_search(
             sub, objective=objective, options=strengthening, upper_bound=sub_eval.value
         )
         limit = min(sub_time, clock_left() - reserve)
+        det_limit = min(budget, DETERMINISTIC_PER_SECOND * sub_time)
         result = search(
             pm,
             hint=canonical(sub, sub_start) if strengthening.symmetry_breaking else sub_start,
             time_limit=limit,
             workers=workers,
             seed=rng.randrange(1 << 30),
-            deterministic_time=limit if workers == 1 else None,
+            deterministic_time=det_limit if deterministic else None,
             stop=stop,
             parameters=parameters,
         )
-        if result.status == "OPTIMAL" and result.seconds < 0.5 * limit:
+        budget -= result.deterministic_time
+        quick = (
+            result.deterministic_time < 0.5 * det_limit
+            if deterministic
+            else result.seconds < 0.5 * limit
+        )
+        if result.status == "OPTIMAL" and quick:
             size = min(MAX_SIZE, size + 2)
         elif result.status != "OPTIMAL":
             size = max(MIN_SIZE, size - 1)
-        if result.best is None or result.evaluation is None or not result.evaluation < sub_eval:
+        if result.best is None or result.evaluation is None:
+            continue
+        if not improves(result.evaluation, sub_eval):
             continue
         merged = dict(state.by_booking)
         for b in subset:
@@ -140,7 +157,7 @@ def neighbourhood_search(
             problem, [a for x in merged.values() for a in x]
         )
         full_eval = evaluate(problem, full, makespan=makespan)
-        if full_exact and full_eval < state.evaluation:
+        if full_exact and improves(full_eval, state.evaluation):
             state = _State(merged, full, full_eval)
             if listener is not None:
                 listener(full, full_eval, 0)

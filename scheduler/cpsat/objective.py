@@ -93,8 +93,8 @@ def unscheduled_terms(problem: Problem, v: Variables) -> Terms:
 def stability_terms(model: cp_model.CpModel, problem: Problem, v: Variables) -> Terms:
     """A penalty per booking whose promise or technician changes against the previous plan.
 
-    A booking is unchanged when it is scheduled, ready no later than in the previous plan, and
-    every task keeps its previous technician.
+    A booking is unchanged when it is scheduled, ready at the same minute as in the previous
+    plan, and every task keeps its previous technician.
     """
     terms = Terms()
     for job, var in _scheduled_jobs(problem, v):
@@ -102,7 +102,7 @@ def stability_terms(model: cp_model.CpModel, problem: Problem, v: Variables) -> 
             continue
         same = var.changed.Not()
         model.add_implication(same, var.present)
-        model.add(ready(problem, v, job) <= job.previous_ready).only_enforce_if(same)
+        model.add(ready(problem, v, job) == job.previous_ready).only_enforce_if(same)
         for t in job.tasks:
             task, task_var = problem.tasks[t], v.tasks[t]
             if task.previous_technician is None or task_var is None:

@@ -290,8 +290,8 @@ def compile_day(
     required
         Ids of further bookings that must be scheduled.
     previous
-        A previous plan; with ``stability_weight`` > 0 each booking whose ready time moves later
-        or whose technician changes costs that weight (see ``improve``).
+        A previous plan; with ``stability_weight`` > 0 each booking whose ready time moves or
+        whose technician changes costs that weight (see ``improve``).
     stability_weight
         Objective units (weighted minutes) per changed booking.
     tight_windows

@@ -58,7 +58,7 @@ class JobVar:
 
     present: cp_model.IntVar  # the booking is scheduled
     wait: cp_model.IntVar | None  # waiter's wait or drop-off's lateness; None if always 0
-    changed: cp_model.IntVar | None = None  # ready later or technician changed vs previous
+    changed: cp_model.IntVar | None = None  # ready time or technician changed vs previous
 
 
 @dataclass(slots=True)
