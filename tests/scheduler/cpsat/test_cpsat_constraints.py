@@ -14,7 +14,7 @@ from scheduler.checker import check_plan
 from scheduler.cpsat import improve
 from scheduler.cpsat.improve import LEFT_OUT
 from scheduler.domain import Day
-from scheduler.plan import Plan, PlanStatus
+from scheduler.plan import Assignment, Plan, PlanStatus
 from scheduler.solve import best_dispatch_plan, dispatch_plan
 from tests.scheduler.cpsat.days import bay, booking, day, tech
 from tests.utils import hm
@@ -320,3 +320,59 @@ def test_makespan_objective() -> None:
     assert plan.status == PlanStatus.OPTIMAL
     assert plan.kpis["makespan"] == hm("09:00")
     assert plan.kpis["makespan_lower_bound"] == hm("09:00")
+
+
+def _two_cars() -> tuple[Day, Plan]:
+    """One technician, one lift; B1 drop-off at 08:00 promised 09:00, B2 waiter at 08:00, a
+    60-minute check each. The previous plan did B1 first: B2 waits 120 (objective 240). Doing
+    B2 first is better without any other concern: B2 waits 60 (120), B1 is 60 late (60): 180,
+    but both promises move (B1 09:00 -> 10:00, B2 10:00 -> 09:00)."""
+    d = day(
+        [tech("T1")],
+        [bay("L1")],
+        [
+            booking("B1", "CHECK", "08:00", promised="09:00"),
+            booking("B2", "CHECK", "08:00", waiting=True),
+        ],
+    )
+    previous = Plan.build(
+        d,
+        [
+            Assignment(hm("08:00"), hm("09:00"), "B1", "CHECK", 0, "L1", "T1"),
+            Assignment(hm("09:00"), hm("10:00"), "B2", "CHECK", 0, "L1", "T1"),
+        ],
+        [],
+        status=PlanStatus.HEURISTIC,
+    )
+    assert previous.objective == 240
+    return d, previous
+
+
+def test_stability_keeps_promises_when_moving_them_costs_more() -> None:
+    """At 50 per moved promise, two moves (100) cost more than the 60 saved: keep the plan."""
+    d, previous = _two_cars()
+    plan = improve(d, previous, time_limit=20, previous=previous, stability_weight=50)
+    assert check_plan(d, plan) == []
+    assert plan.assignments == previous.assignments
+    assert plan.status == PlanStatus.OPTIMAL
+
+
+def test_stability_moves_promises_when_it_pays() -> None:
+    """At 20 per moved promise, two moves (40) cost less than the 60 saved: swap. The plan's
+    objective is DESIGN.md's (180), without the penalty."""
+    d, previous = _two_cars()
+    plan = improve(d, previous, time_limit=20, previous=previous, stability_weight=20)
+    assert check_plan(d, plan) == []
+    assert plan.objective == 180
+    assert ready(plan, "B2") == hm("09:00")
+
+
+def test_frozen_work_stays_even_when_moving_it_would_pay() -> None:
+    """B1 has started at 08:00: frozen, it stays, so B2 waits 120 and the optimum is 240."""
+    d, previous = _two_cars()
+    started = [a for a in previous.assignments if a.booking == "B1"]
+    plan = improve(d, previous, time_limit=20, frozen=started)
+    assert check_plan(d, plan) == []
+    assert set(started) <= set(plan.assignments)
+    assert plan.objective == 240
+    assert plan.status == PlanStatus.OPTIMAL
