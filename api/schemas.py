@@ -282,6 +282,11 @@ class DayEvent(BaseModel):
     waiting: bool = True
     customer: str = ""
     vehicle: str = ""
+    method: Literal["dispatch", "cpsat"] = Field(
+        default="cpsat",
+        description="cpsat: the repair plan improved by CP-SAT with a stability penalty; "
+        "dispatch: the repair plan alone (fastest).",
+    )
     time_limit: float = Field(
-        default=5.0, gt=0, le=120, description="Seconds the re-plan may take."
+        default=3.0, gt=0, le=120, description="Seconds the re-plan may take."
     )

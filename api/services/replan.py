@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -274,7 +274,9 @@ def _cpsat(
         items.sort()
         codes = tuple(dict.fromkeys(a.service for a in items))
         stand_ins.append(Booking(id=hold_id, services=codes, arrival=items[0].start))
-    extended = Day(day.workshop, day.date, (*day.bookings, *stand_ins))
+    if job.now >= 24 * 60:
+        return []
+    extended = Day(day.workshop, day.date, (*_not_before(day, frozen, job), *stand_ins))
     ids = {b.id for b in day.bookings}
     begin = Plan.build(
         extended, [*start.assignments, *holds], start.unscheduled, status=start.status
@@ -304,6 +306,25 @@ def _cpsat(
         lower_bound=max(Fraction(0), found.lower_bound - held),
     )
     return [plan]
+
+
+def _not_before(day: Day, frozen: list[Assignment], job: ReplanJob) -> list[Booking]:
+    """The bookings as the solver must see them: what has not started cannot start before
+    ``now`` (nor before an overrun it waits for), so its arrival is moved up to then.
+
+    For a waiter this shifts the objective by a constant and for a drop-off, whose promise is
+    moved up with it when already past, by another constant, so the best plan is unchanged.
+    """
+    started = {a.booking for a in frozen}
+    out = []
+    for b in day.bookings:
+        earliest = max(b.arrival, job.now, job.ready_after.get(b.id, 0))
+        if b.id in started or earliest == b.arrival or earliest >= 24 * 60:
+            out.append(b)
+            continue
+        promised = None if b.promised is None else max(b.promised, earliest)
+        out.append(replace(b, arrival=earliest, promised=promised))
+    return out
 
 
 def _by_booking(assignments: list[Assignment]) -> dict[str, list[Assignment]]:

@@ -147,19 +147,31 @@ def test_replan_and_day_events_keep_started_work_and_list_moves(
     running = next(a for a in started if a["end"] > "2026-11-26T08:30:00+08:00")
     overrun = app_client.post(
         f"{base}/days/{DATE}/events",
-        json={"kind": "overrun", "booking": running["booking"], "minutes": 40},
+        json={
+            "kind": "overrun",
+            "booking": running["booking"],
+            "minutes": 40,
+            "method": "cpsat",
+            "time_limit": 2,
+        },
     )
     assert overrun.status_code == 201, overrun.text
     body = overrun.json()
+    assert body["status"] in {"HEURISTIC", "FEASIBLE", "OPTIMAL"}
     assert body["frozen"] == len(started)
     assert any(m["booking"] == running["booking"] and m["minutes"] >= 40 for m in body["moved"])
     plan = app_client.get(f"{base}/plans/{DATE}").json()
     assert all(a in plan["assignments"] for a in started)
     assert_valid_plan(stored_day(db_url, clock.now()), plan)
     for event in (
-        {"kind": "absent", "technician": "T02"},
-        {"kind": "part-late", "sku": "FLT-OIL", "arrives": "2026-11-26T15:00:00+08:00"},
-        {"kind": "walk-in", "services": ["TYRE"], "customer": "Walk In"},
+        {"kind": "absent", "technician": "T02", "method": "dispatch"},
+        {
+            "kind": "part-late",
+            "sku": "FLT-OIL",
+            "arrives": "2026-11-26T15:00:00+08:00",
+            "method": "dispatch",
+        },
+        {"kind": "walk-in", "services": ["TYRE"], "customer": "Walk In", "method": "dispatch"},
     ):
         r = app_client.post(f"{base}/days/{DATE}/events", json=event)
         assert r.status_code == 201, r.text
