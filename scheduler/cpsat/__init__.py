@@ -10,5 +10,6 @@ neighbourhoods of large days and ``relaxation`` proves bounds of its own.
 from scheduler.cpsat.constraints import Strengthening as Strengthening
 from scheduler.cpsat.improve import DEFAULT_STABILITY_WEIGHT as DEFAULT_STABILITY_WEIGHT
 from scheduler.cpsat.improve import improve as improve
+from scheduler.cpsat.improve import solve_problem as solve_problem
 from scheduler.cpsat.model import OBJECTIVES as OBJECTIVES
 from scheduler.cpsat.model import Objective as Objective

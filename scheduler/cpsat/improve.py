@@ -25,6 +25,7 @@ from scheduler.cpsat.relaxation import parts_bound, pooled_bound
 from scheduler.cpsat.search import (
     DETERMINISTIC_PER_SECOND,
     Evaluation,
+    SearchResult,
     Solution,
     assignments,
     canonical,
@@ -365,3 +366,34 @@ def _unscheduled(problem: Problem, solution: Solution, start: Plan) -> list[Unsc
             reason = reasons.get(job.booking) or job.reason or LEFT_OUT
             out.append(Unscheduled(job.booking, reason))
     return out
+
+
+def solve_problem(
+    problem: Problem,
+    *,
+    time_limit: float,
+    objective: Objective = "makespan",
+    workers: int = 2,
+    seed: int = 0,
+    hint: Solution | None = None,
+    strengthening: Strengthening = ALL_STRENGTHENINGS,
+    parameters: Mapping[str, object] | None = None,
+) -> SearchResult:
+    """Solve a compiled problem directly, without a day or a start plan.
+
+    For instances that come from outside the workshop, such as the literature's flexible job
+    shops (``benchmarks/brandimarte.py``), whose machine-dependent processing times no day can
+    express. ``time_limit`` covers model building and search.
+    """
+    began = time.perf_counter()
+    pm = build_model(problem, objective=objective, options=strengthening)
+    return search(
+        pm,
+        hint=canonical(problem, hint)
+        if hint is not None and strengthening.symmetry_breaking
+        else hint,
+        time_limit=time_limit - (time.perf_counter() - began),
+        workers=workers,
+        seed=seed,
+        parameters={**DEFAULT_PARAMETERS, **(parameters or {})},
+    )

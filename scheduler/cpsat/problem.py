@@ -88,7 +88,7 @@ class Task:
     service: str
     operation: int
     modes: tuple[Mode, ...]
-    bays: tuple[int, ...]
+    bays: tuple[int, ...]  # empty: the task needs no bay (literature instances only)
     parts: tuple[tuple[int, int], ...] = ()  # (stock index, quantity) taken at the start
     skill: str | None = None  # pools for the redundant capacity constraints
     kind: str | None = None
@@ -209,7 +209,7 @@ class Problem:
             self.jobs[task.job].booking,
             task.service,
             task.operation,
-            self.bays[bay].id,
+            self.bays[bay].id if bay >= 0 else "",
             self.technicians[m.technician].id,
         )
 

@@ -20,6 +20,8 @@ from scheduler.cpsat.model import PlanningModel
 from scheduler.cpsat.problem import Problem
 from scheduler.plan import Assignment
 
+NO_BAY = -1
+
 
 @dataclass(frozen=True, slots=True)
 class Choice:
@@ -27,7 +29,7 @@ class Choice:
 
     start: int
     mode: int  # index into Task.modes
-    bay: int  # index into Problem.bays
+    bay: int  # index into Problem.bays; NO_BAY for tasks that need none
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +196,9 @@ def _choice(
     tech = tech_index.get(a.technician)
     bay = bay_index.get(a.bay)
     if bay is None or bay not in task.bays:
-        return None
+        if task.bays or a.bay:
+            return None
+        bay = NO_BAY
     if not any(lo <= a.start <= hi for lo, hi in task.starts):
         return None
     for k, m in enumerate(task.modes):
@@ -324,7 +328,11 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
             if task_var is None or not present[problem.tasks[t].job]:
                 continue
             mode = _chosen(self, [(m.mode, m.literal) for m in task_var.modes])
-            bay = _chosen(self, [(b.bay, b.literal) for b in task_var.bays])
+            bay = (
+                _chosen(self, [(b.bay, b.literal) for b in task_var.bays])
+                if task_var.bays
+                else NO_BAY
+            )
             choices[t] = Choice(self.value(task_var.start), mode, bay)
         return Solution(tuple(present), tuple(choices))
 
