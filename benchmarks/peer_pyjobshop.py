@@ -1,0 +1,228 @@
+"""Our CP-SAT planner side by side with PyJobShop on generated days (issue 3, table 2).
+
+PyJobShop (``pip install pyjobshop``, the ``bench`` extra) is a maintained open-source CP
+scheduling library that also uses CP-SAT. Each generated day is translated to its model as
+closely as it allows:
+
+- technicians and bays are machines; a technician's breaks are the time outside the shift,
+  breaks and absences; a bay's are its unavailable windows;
+- each operation is a task whose modes are every (qualified technician, matching bay) pair,
+  with that technician's exact duration (a task needing a technician and a bay: a mode with
+  two resources); operations of a booking are chained; a booking is a job released at arrival;
+- the objective is weighted total tardiness with due date = arrival for a waiter (so its
+  tardiness is its wait) and the promised time for a drop-off: exactly our weighted wait;
+- parts are consumables whose capacity is the day's whole supply (PyJobShop has no
+  deliveries over time, so its plans may take a part before it arrives; the checker says so);
+- PyJobShop has no "leave a booking out at a penalty", so both planners get the day restricted
+  to the bookings the best dispatch plan schedules, and both compare on weighted wait.
+
+Same time limit and workers for both, in the same run. Our planner is warm-started from the
+dispatch plan as always; PyJobShop is run cold and warm-started from the same plan. Every plan
+is checked with the plan checker; PyJobShop plans that fail it are counted and shown.
+
+    python benchmarks/peer_pyjobshop.py [--kinds medium] [--seeds 10] [--limit 10] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.generate import generate_day_object
+from scheduler.checker import check_plan
+from scheduler.cpsat import improve
+from scheduler.cpsat.problem import weight_scale
+from scheduler.domain import MINUTES_PER_DAY, Day, merge_windows
+from scheduler.plan import Assignment, Plan, PlanStatus
+from scheduler.solve import best_dispatch_plan
+
+KINDS = {"medium": ("medium", False), "large": ("large", False), "rush": ("medium", True)}
+
+
+def restricted(day: Day, plan: Plan) -> Day:
+    """The day with only the bookings ``plan`` schedules."""
+    keep = plan.scheduled_bookings()
+    return Day(day.workshop, day.date, tuple(b for b in day.bookings if b.id in keep))
+
+
+class Translation:
+    """A day as a PyJobShop model, with the maps needed to read its solution back."""
+
+    def __init__(self, day: Day) -> None:
+        from pyjobshop import Model
+
+        self.day = day
+        ws = day.workshop
+        self.model = Model()
+        far = 2 * MINUTES_PER_DAY
+        self.techs = {
+            t.id: self.model.add_machine(
+                breaks=list(merge_windows([(0, t.shift[0]), (t.shift[1], far), *t.off_duty()])),
+                name=t.id,
+            )
+            for t in ws.technicians
+        }
+        self.bays = {
+            b.id: self.model.add_machine(breaks=list(merge_windows(b.unavailable)), name=b.id)
+            for b in ws.bays
+        }
+        used = {sku for b in day.bookings for _, _, op in day.operations(b) for sku in op.parts}
+        self.parts = {
+            sku: self.model.add_consumable(capacity=ws.parts[sku].total, name=sku)
+            for sku in sorted(used)
+        }
+        scale = weight_scale(day.weight(b) for b in day.bookings)
+        self.tasks: list[tuple[str, str, int]] = []  # (booking, service, operation) per task
+        self.modes: list[tuple[str, str, int]] = []  # (technician, bay, duration) per mode
+        self.mode_index: dict[tuple[int, str, str], int] = {}
+        for booking in day.bookings:
+            due = booking.arrival if booking.waiting else day.promised(booking)
+            job = self.model.add_job(
+                weight=int(day.weight(booking) * scale),
+                release_date=booking.arrival,
+                due_date=due,
+                name=booking.id,
+            )
+            previous = None
+            for code, index, op in day.operations(booking):
+                task = self.model.add_task(job=job, earliest_start=booking.arrival)
+                t_index = len(self.tasks)
+                self.tasks.append((booking.id, code, index))
+                parts = [(self.parts[sku], qty) for sku, qty in op.parts.items()]
+                for tech in ws.technicians:
+                    if op.skill not in tech.skills or not tech.working_windows():
+                        continue
+                    for bay in ws.bays:
+                        if op.bay not in bay.kinds:
+                            continue
+                        duration = tech.duration(op)
+                        self.model.add_mode(
+                            task,
+                            [self.techs[tech.id], self.bays[bay.id], *(p for p, _ in parts)],
+                            duration,
+                            [0, 0, *(q for _, q in parts)],
+                        )
+                        self.mode_index[(t_index, tech.id, bay.id)] = len(self.modes)
+                        self.modes.append((tech.id, bay.id, duration))
+                if previous is not None:
+                    self.model.add_end_before_start(previous, task)
+                previous = task
+        self.model.set_objective(weight_total_tardiness=1)
+
+    def warm_start(self, plan: Plan) -> Any:
+        """The plan as a PyJobShop solution, to warm-start it."""
+        from pyjobshop.Solution import ScheduledTask, Solution
+
+        data = self.model.data()
+        by_key = {(a.booking, a.service, a.operation): a for a in plan.assignments}
+        scheduled = []
+        for t, key in enumerate(self.tasks):
+            a = by_key[key]
+            mode = self.mode_index[(t, a.technician, a.bay)]
+            used = data.modes[mode].resources
+            scheduled.append(ScheduledTask(mode, list(used), a.start, a.end))
+        return Solution(data, scheduled)
+
+    def plan(self, result: Any) -> Plan | None:
+        """PyJobShop's best solution as a plan of the day (None if it found none)."""
+        if not result.best.tasks:
+            return None
+        assignments = []
+        for key, scheduled in zip(self.tasks, result.best.tasks, strict=True):
+            tech, bay, _ = self.modes[scheduled.mode]
+            booking, service, operation = key
+            assignments.append(
+                Assignment(scheduled.start, scheduled.end, booking, service, operation, bay, tech)
+            )
+        return Plan.build(self.day, assignments, [], status=PlanStatus.FEASIBLE)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kinds", default="medium")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--limit", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    console = Console(width=200)
+    table = Table(
+        title=f"Weighted wait, {args.limit:g}s, {args.workers} workers (bookings the dispatch "
+        "plan schedules)"
+    )
+    for column in [
+        "day",
+        "bookings",
+        "dispatch",
+        "ours",
+        "PyJobShop cold",
+        "PyJobShop warm",
+        "ours vs best PyJobShop",
+        "modes",
+        "PyJobShop invalid",
+    ]:
+        table.add_column(column, justify="right")
+    ratios: list[float] = []
+    invalid = 0
+    for kind in args.kinds.split(","):
+        size, rush = KINDS[kind]
+        for seed in range(args.seeds):
+            full = generate_day_object(size, seed, rush=rush)
+            day = restricted(full, best_dispatch_plan(full))
+            start = best_dispatch_plan(day)
+            if start.unscheduled:
+                console.print(f"{kind} {seed}: dispatch leaves bookings out; skipped")
+                continue
+            ours = improve(day, start, time_limit=args.limit, workers=args.workers)
+            if check_plan(day, ours):
+                raise SystemExit(f"{kind} {seed}: our plan is invalid")
+            translation = Translation(day)
+            results: list[Plan | None] = []
+            flags = []
+            for warm in (False, True):
+                result = translation.model.solve(
+                    solver="ortools",
+                    time_limit=args.limit,
+                    display=False,
+                    num_workers=args.workers,
+                    initial_solution=translation.warm_start(start) if warm else None,
+                )
+                plan = translation.plan(result)
+                bad = plan is not None and bool(check_plan(day, plan))
+                invalid += bad
+                flags.append("yes" if bad else "")
+                results.append(plan)
+            found = [p.parts.weighted_wait for p in results if p is not None]
+            best_peer = min(found) if found else None
+            ratio = float(1 - ours.parts.weighted_wait / best_peer) if best_peer else float("nan")
+            ratios.append(ratio)
+            table.add_row(
+                f"{kind} {seed}",
+                str(len(day.bookings)),
+                f"{float(start.parts.weighted_wait):.0f}",
+                f"{float(ours.parts.weighted_wait):.0f}",
+                *(f"{float(p.parts.weighted_wait):.0f}" if p else "none" for p in results),
+                f"{ratio:.1%}",
+                str(len(translation.modes)),
+                "/".join(f for f in flags if f) or "",
+            )
+            console.print(f"{kind} {seed}: done", style="dim")
+    console.print(table)
+    finite = [r for r in ratios if r == r]
+    console.print(
+        f"median: our weighted wait is {statistics.median(finite):.1%} lower than PyJobShop's "
+        f"best; {invalid} PyJobShop plan(s) failed the checker"
+        if finite
+        else "no comparisons"
+    )
+
+
+if __name__ == "__main__":
+    main()
