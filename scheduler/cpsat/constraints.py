@@ -30,6 +30,8 @@ class Strengthening:
     redundant_cumulatives
         A cumulative per skill over tasks needing it (capacity: technicians with the skill
         free at each minute) and per bay kind over tasks needing it.
+    parts_knapsack
+        Per part, the day's whole supply caps the scheduled bookings' takes (a linear row).
     symmetry_breaking
         Between technicians (or bays) that are interchangeable for every task, the k-th task
         that could use the group may only use its first k+1 members.
@@ -37,6 +39,7 @@ class Strengthening:
 
     tight_windows: bool = True
     redundant_cumulatives: bool = True
+    parts_knapsack: bool = True
     symmetry_breaking: bool = True
 
 
@@ -54,8 +57,9 @@ def add_constraints(
     _release_at_arrival(model, problem, v)
     _booking_precedence(model, problem, v)
     _parts_stock(model, problem, v)
-    if options.redundant_cumulatives:
+    if options.parts_knapsack:
         _parts_total(model, problem, v)
+    if options.redundant_cumulatives:
         _skill_capacity(model, problem, v)
         _bay_kind_capacity(model, problem, v)
     if options.symmetry_breaking:
