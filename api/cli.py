@@ -7,9 +7,10 @@ traceback: a service manager should see what is wrong with their file, not with 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -26,6 +27,10 @@ from scheduler.kpis import dropoff_lateness, waiter_waits
 from scheduler.plan import Plan, ready_times
 from scheduler.planfile import PlanFileError
 from scheduler.solve import METHODS, Progress
+from simulation.outcomes import KPI_LABELS, KPIS
+
+if TYPE_CHECKING:
+    from simulation.whatif import WhatIfResult
 
 app = typer.Typer(
     name="workshop",
@@ -248,6 +253,263 @@ def db_upgrade(db: DbOption = None) -> None:
     finally:
         database.dispose()
     print(f"database is at revision {revision}")
+
+
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Dask scheduler address (tcp://host:8786) to run replications on; default "
+        "WORKSHOP_DASK_ADDRESS, else a local process pool.",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="Local worker processes (default: all cores)."),
+]
+
+
+def _num(x: float, sign: bool = False) -> str:
+    """A figure with as many decimals as its size deserves (145, 14.5, 1.45, 0.145)."""
+    size = abs(x)
+    places = 0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3
+    return f"{x:+.{places}f}" if sign else f"{x:.{places}f}"
+
+
+def _interval_text(mean: float | None, low: float | None, high: float | None) -> str:
+    if mean is None:
+        return "n/a"
+    if low is None or high is None or low == high:
+        return f"{mean:.4g}"
+    return f"{mean:.4g} [{low:.4g}, {high:.4g}]"
+
+
+@app.command()
+def queue(
+    arrival_rate: Annotated[
+        float, typer.Option("--arrival-rate", help="lambda: arrivals per unit time.")
+    ],
+    service_rate: Annotated[
+        float, typer.Option("--service-rate", help="mu: services per unit time of one server.")
+    ],
+    servers: Annotated[int, typer.Option("--servers", help="c: number of servers.")],
+    service_cv: Annotated[
+        float,
+        typer.Option(
+            "--service-cv",
+            help="Service-time coefficient of variation: 1 exponential, 0 constant.",
+        ),
+    ] = 1.0,
+    class_shares: Annotated[
+        str | None,
+        typer.Option(
+            "--class-shares",
+            help="Shares of non-preemptive priority classes, highest first, e.g. 0.3,0.7.",
+        ),
+    ] = None,
+    replications: Annotated[int, typer.Option(help="Independent replications.")] = 30,
+    horizon: Annotated[
+        float | None, typer.Option(help="End of each replication's observation window.")
+    ] = None,
+    warmup: Annotated[
+        float | None, typer.Option(help="Warm-up time deleted from each replication.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Experiment seed (same seed, same answer).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    cluster: ClusterOption = None,
+    workers: WorkersOption = None,
+) -> None:
+    """Simulate a textbook queue and compare it with queueing theory."""
+    from api.services.simulation import (
+        SimulationInputError,
+        cluster_address,
+        parse_class_shares,
+        textbook_queue,
+    )
+
+    try:
+        shares = parse_class_shares(class_shares)
+        with errors.status("simulating the queue...", spinner="dots"):
+            doc = textbook_queue(
+                arrival_rate=arrival_rate,
+                service_rate=service_rate,
+                servers=servers,
+                service_cv=service_cv,
+                class_shares=shares,
+                replications=replications,
+                horizon=horizon,
+                warmup=warmup,
+                seed=seed,
+                workers=workers,
+                cluster=cluster_address(cluster),
+            )
+    except SimulationInputError as exc:
+        raise UserError([exc.detail]) from exc
+    except RuntimeError as exc:  # the Dask cluster is missing or unreachable
+        raise ServiceError(str(exc)) from exc
+    if as_json:
+        print(json.dumps(doc, indent=2))
+        return
+    groups = [("all", doc["analytic"], doc["simulated"])]
+    for k, (exact, sim) in enumerate(
+        zip(doc["analytic"].get("classes", []), doc["simulated"].get("classes", []), strict=False)
+    ):
+        groups.append((f"class {k + 1}", exact, sim))
+    table = Table(
+        title=f"M/{'M' if service_cv == 1 else 'G'}/{servers} queue, "
+        f"{replications} replications, seed {seed}"
+    )
+    for col in ("class", "measure", "analytic", "simulated mean [95% interval]", "inside"):
+        table.add_column(col, justify="left" if col in ("class", "measure") else "right")
+    for label, exact, sim in groups:
+        for m in ("Wq", "W", "Lq", "L"):
+            value = exact.get(m)
+            mean = sim[m]["mean"]
+            low, high = sim[m]["ci95"]
+            inside = (
+                "" if value is None or low is None else ("yes" if low <= value <= high else "no")
+            )
+            table.add_row(
+                label,
+                m,
+                "n/a" if value is None else f"{value:.4g}",
+                _interval_text(mean, low, high),
+                inside,
+            )
+    console.print(table)
+
+
+@app.command()
+def whatif(
+    scenario_file: Annotated[Path, typer.Argument(help="What-if scenario (YAML).")],
+    replications: Annotated[
+        int | None,
+        typer.Option(
+            "--replications", "-r", help="Paired replications (default: the scenario's, else 30)."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Experiment seed (default: the scenario's, else 0).")
+    ] = None,
+    precision: Annotated[
+        float | None,
+        typer.Option(
+            help="Add replications until each watched difference's 95%% half-width is at most "
+            "this share of the base mean (0.05 = 5%%)."
+        ),
+    ] = None,
+    precision_kpi: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--precision-kpi",
+            help=f"Key figure the precision target watches (repeatable): {', '.join(KPIS)}; "
+            "default waiter_mean_wait.",
+        ),
+    ] = None,
+    max_replications: Annotated[
+        int, typer.Option("--max-replications", min=2, help="Limit with --precision.")
+    ] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write a chart to this HTML file.")
+    ] = None,
+    cluster: ClusterOption = None,
+    workers: WorkersOption = None,
+) -> None:
+    """Run a what-if scenario against its base with common random numbers."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from api.services import simulation as service
+
+    address = service.cluster_address(cluster)
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=not errors.is_terminal,
+    )
+    task = progress.add_task("replications", total=None)
+
+    def advance(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    try:
+        with progress:
+            result = service.whatif(
+                scenario_file,
+                replications=replications,
+                seed=seed,
+                precision=precision,
+                precision_kpis=tuple(precision_kpi or ("waiter_mean_wait",)),
+                max_replications=max_replications,
+                workers=workers,
+                cluster=address,
+                on_progress=advance,
+            )
+    except service.SimulationInputError as exc:
+        raise UserError([exc.detail]) from exc
+    except RuntimeError as exc:  # the Dask cluster is missing or unreachable
+        raise ServiceError(str(exc)) from exc
+    if plot is not None:
+        service.write_whatif_plot(result, plot)
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+        if plot is not None:
+            print(f"chart written to {plot}", file=sys.stderr)
+        return
+    _print_whatif(result, service.variance_reduction(result))
+    if plot is not None:
+        console.print(f"chart written to {plot}", markup=False, highlight=False)
+
+
+def _print_whatif(result: WhatIfResult, gain: float) -> None:
+    """The what-if table: base, variant and paired difference of each key figure."""
+    s = result.scenario
+    console.print(
+        f"[bold]{s.name}[/bold]: {s.description}" if s.description else f"[bold]{s.name}[/bold]"
+    )
+    console.print(
+        f"base: {s.base.day.workshop.name}, {len(s.base.day.bookings)} bookings, "
+        f"{s.base.policy.describe()}",
+        markup=False,
+        highlight=False,
+    )
+    for change in s.changes:
+        console.print(f"variant: {change}", markup=False, highlight=False)
+    table = Table(
+        title=f"{result.replications} paired replications, seed {result.seed}, "
+        f"{result.seconds:.1f} s"
+    )
+    table.add_column("key figure")
+    for col in ("base ± 95%", "variant ± 95%", "difference [95% interval]", "significant"):
+        table.add_column(col, justify="right")
+    for c in result.comparisons:
+        d = c.difference
+        table.add_row(
+            KPI_LABELS[c.kpi],
+            f"{_num(c.base.mean)} ± {_num(c.base.half_width)}",
+            f"{_num(c.variant.mean)} ± {_num(c.variant.half_width)}",
+            f"{_num(d.mean, True)} [{_num(d.low, True)}, {_num(d.high, True)}]",
+            "yes" if c.significant else "no",
+        )
+    console.print(table)
+    if result.precision is not None:
+        p = result.precision
+        state = "reached" if p.reached else "NOT reached (replication limit)"
+        console.print(
+            f"precision target {p.target:g} of the base mean on {', '.join(p.kpis)}: {state}",
+            markup=False,
+            highlight=False,
+        )
+    console.print(
+        f"common random numbers: these paired intervals would need about {gain:.1f}x the "
+        "replications unpaired",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _now() -> dt.datetime:
