@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import pages, problems
 from api.clock import Clock, SystemClock
 from api.db.migrate import upgrade
 from api.db.session import Database
@@ -58,4 +58,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(health.router)
     app.include_router(workshops.router)
     app.include_router(plans.router)
+    app.include_router(pages.router)
     return app

@@ -1,0 +1,411 @@
+"""The manager's web pages: pick a day, read the day board, act on it, print, export, what-if.
+
+Routes are thin, as the JSON API's are: parse the request, call a function of
+``api.services.board`` (which calls the same service functions as the JSON API), render a
+template. Actions are plain HTML forms that post and then redirect back to the board (so a
+reload never posts twice); the board then highlights what the action changed. Unknown
+workshops and days are 404 problem pages, HTML for browsers, never a traceback.
+
+Pages are left out of the OpenAPI document: they are for people, the JSON API is for programs.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.deps import ContextDep
+from api.pages import charts
+from api.pages.render import (
+    ASSETS,
+    asset_response,
+    page,
+    problem_page,
+)
+from api.schemas import DayEvent
+from api.services import board, workshops
+from api.services.board import DayBoard
+from api.services.errors import NotFound, ServiceError
+
+router = APIRouter(include_in_schema=False)
+MAX_FORM_BYTES = 64 * 1024
+REPLAN_METHODS = {"dispatch": "Quick: dispatch rules", "cpsat": "Best: CP-SAT, 10 s"}
+
+
+class PageSettings(BaseSettings):
+    """Settings only the pages read (``WORKSHOP_<NAME>`` in the environment)."""
+
+    model_config = SettingsConfigDict(env_prefix="WORKSHOP_", extra="ignore")
+    whatif_dir: Path = Field(
+        default_factory=lambda: board.default_whatif_dir(),
+        description="Folder of what-if scenario files offered on the what-if page.",
+    )
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """An url-encoded form body as lists of values (small forms only)."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return {}
+    return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+FormDep = Annotated[dict[str, list[str]], Depends(read_form)]
+
+
+def _one(form: dict[str, list[str]], name: str, default: str = "") -> str:
+    values = form.get(name) or [default]
+    return values[0].strip()
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise NotFound(f"no day {text!r}: days are written YYYY-MM-DD") from exc
+
+
+def _base(workshop_id: str, date: dt.date) -> str:
+    return f"/board/{quote(workshop_id, safe='')}/{date.isoformat()}"
+
+
+def _problem(request: Request, exc: ServiceError) -> Response:
+    return problem_page(request, exc.status, exc.type, exc.title, exc.detail)
+
+
+def _board_page(b: DayBoard, *, error: str | None = None, status: int = 200) -> Response:
+    return page(
+        "board.html",
+        status=status,
+        b=b,
+        base=_base(b.workshop_id, b.date),
+        fig_bays=charts.gantt_figure(b, "bay"),
+        fig_techs=charts.gantt_figure(b, "technician"),
+        colours=charts.service_colours([s.value for s in b.services]),
+        methods=REPLAN_METHODS,
+        error=error,
+    )
+
+
+@router.get("/")
+def index(ctx: ContextDep) -> Response:
+    """Pick a workshop and a day."""
+    return page("index.html", workshops=workshops.list_workshops(ctx.db))
+
+
+@router.get("/board")
+def pick(request: Request, workshop: str = "", date: str = "") -> Response:
+    """The picker's form target: go to the chosen day's board."""
+    if not workshop or not date:
+        return RedirectResponse("/", status_code=303)
+    try:
+        return RedirectResponse(_base(workshop, _date(date)), status_code=303)
+    except ServiceError as exc:
+        return _problem(request, exc)
+
+
+@router.get("/board/{workshop_id}/{date}")
+def day_board(
+    request: Request,
+    ctx: ContextDep,
+    workshop_id: str,
+    date: str,
+    changed: str | None = None,
+    cause: str | None = None,
+) -> Response:
+    """The day board: chart by bay and technician, key figures, problems, actions."""
+    version = int(changed) if changed and changed.isdigit() else None
+    known = {"re-plan", *board.EVENT_KINDS}
+    try:
+        b = board.day_board(
+            ctx,
+            workshop_id,
+            _date(date),
+            changed=version,
+            cause=cause if cause in known else "re-plan",
+        )
+    except ServiceError as exc:
+        return _problem(request, exc)
+    return _board_page(b)
+
+
+def _act(
+    request: Request,
+    ctx: ContextDep,
+    workshop_id: str,
+    date: str,
+    action: Callable[[dt.date, str], dict[str, Any]],
+    cause: str,
+) -> Response:
+    """Run a form action on a known day, then redirect to the board showing what changed.
+
+    An unknown workshop or day is a problem page; a refused action shows the board again with
+    the reason on top.
+    """
+    try:
+        day = _date(date)
+        timezone = board.known_day(ctx, workshop_id, day).timezone
+    except ServiceError as exc:
+        return _problem(request, exc)
+    try:
+        result = action(day, timezone)
+    except ServiceError as exc:
+        return _board_page(
+            board.day_board(ctx, workshop_id, day), error=exc.detail, status=exc.status
+        )
+    except (ValueError, ValidationError) as exc:
+        message = _validation_message(exc)
+        return _board_page(board.day_board(ctx, workshop_id, day), error=message, status=422)
+    target = f"{_base(workshop_id, day)}?changed={int(result['version'])}&cause={quote(cause)}"
+    return RedirectResponse(target, status_code=303)
+
+
+def _validation_message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
+    return str(exc)
+
+
+@router.post("/board/{workshop_id}/{date}/replan")
+def replan(
+    request: Request, ctx: ContextDep, workshop_id: str, date: str, form: FormDep
+) -> Response:
+    """Re-plan the day (the button on the board)."""
+    method = _one(form, "method", "dispatch")
+    if method not in REPLAN_METHODS:
+        method = "dispatch"
+    seconds = _one(form, "time_limit", "10")
+    time_limit = min(60.0, max(1.0, float(seconds))) if seconds.isdigit() else 10.0
+
+    def action(day: dt.date, _: str) -> dict[str, Any]:
+        return board.replan(ctx, workshop_id, day, method=method, time_limit=time_limit)
+
+    return _act(request, ctx, workshop_id, date, action, "re-plan")
+
+
+def event_from_form(form: dict[str, list[str]], day: dt.date, timezone: str) -> DayEvent:
+    """The day event a board form describes, validated by the JSON API's own schema.
+
+    Times in the form are ``HH:MM`` on the board's day in the workshop's time zone.
+    """
+    kind = _one(form, "kind")
+
+    def when(name: str) -> dt.datetime | None:
+        text = _one(form, name)
+        if not text:
+            return None
+        try:
+            return board.local_time(day, timezone, text)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from exc
+
+    def number(name: str) -> int | None:
+        text = _one(form, name)
+        if not text:
+            return None
+        if not text.isdigit():
+            raise ValueError(f"{name}: expected a whole number, got {text!r}")
+        return int(text)
+
+    fields: dict[str, Any] = {"kind": kind, "at": when("at")}
+    if kind == "overrun":
+        fields.update(booking=_one(form, "booking") or None, minutes=number("minutes"))
+    elif kind == "absent":
+        fields.update(technician=_one(form, "technician") or None, until=when("until"))
+    elif kind == "part-late":
+        fields.update(
+            sku=_one(form, "sku") or None,
+            arrives=when("arrives"),
+            expected=when("expected"),
+            quantity=number("quantity"),
+        )
+    elif kind == "walk-in":
+        fields.update(
+            services=[s for s in form.get("services", []) if s] or None,
+            waiting=_one(form, "waiting") in {"on", "true", "1", "yes"},
+            customer=_one(form, "customer")[:200],
+            vehicle=_one(form, "vehicle")[:100],
+        )
+    return DayEvent(**fields)
+
+
+@router.post("/board/{workshop_id}/{date}/events")
+def post_event(
+    request: Request, ctx: ContextDep, workshop_id: str, date: str, form: FormDep
+) -> Response:
+    """Post a day event (overrun, absence, late part, walk-in) and re-plan around it."""
+    kind = _one(form, "kind")
+
+    def action(day: dt.date, timezone: str) -> dict[str, Any]:
+        event = event_from_form(form, day, timezone)
+        return board.post_event(ctx, workshop_id, day, event.model_dump())
+
+    cause = kind if kind in board.EVENT_KINDS else "re-plan"
+    return _act(request, ctx, workshop_id, date, action, cause)
+
+
+@router.get("/board/{workshop_id}/{date}/sheets")
+def job_sheets(request: Request, ctx: ContextDep, workshop_id: str, date: str) -> Response:
+    """Printable job sheets: one page per technician, jobs in order, parts to pick."""
+    try:
+        b = board.day_board(ctx, workshop_id, _date(date))
+    except ServiceError as exc:
+        return _problem(request, exc)
+    return page(
+        "sheets.html",
+        b=b,
+        base=_base(b.workshop_id, b.date),
+        sheets=board.job_sheets(b, b.technicians),
+    )
+
+
+def _safe_cell(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula is written with a leading quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _filename(b: DayBoard, ext: str) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in b.workshop_id)
+    return f"{safe}-{b.date.isoformat()}-plan.{ext}"
+
+
+@router.get("/board/{workshop_id}/{date}/plan.csv")
+def plan_csv(request: Request, ctx: ContextDep, workshop_id: str, date: str) -> Response:
+    """The plan as CSV: one row per operation, then the unscheduled bookings."""
+    try:
+        b = board.day_board(ctx, workshop_id, _date(date))
+    except ServiceError as exc:
+        return _problem(request, exc)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=board.EXPORT_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in board.export_rows(b):
+        writer.writerow({k: _safe_cell(v) for k, v in row.items()})
+    # A byte-order mark lets spreadsheet programs read the UTF-8 names correctly.
+    return Response(
+        ("\ufeff" + out.getvalue()).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(b, "csv")}"'},
+    )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/board/{workshop_id}/{date}/plan.xlsx")
+def plan_xlsx(request: Request, ctx: ContextDep, workshop_id: str, date: str) -> Response:
+    """The plan as an Excel workbook: plan, unscheduled bookings and key figures."""
+    from api.pages.export import workbook
+
+    try:
+        b = board.day_board(ctx, workshop_id, _date(date))
+    except ServiceError as exc:
+        return _problem(request, exc)
+    return Response(
+        workbook(b),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{_filename(b, "xlsx")}"'},
+    )
+
+
+def _whatif_runner(request: Request) -> board.WhatIfRunner:
+    """The what-if runner: one set on the app (tests) or the simulation service's."""
+    runner: board.WhatIfRunner | None = getattr(request.app.state, "whatif_runner", None)
+    return runner or board.default_whatif_runner()
+
+
+def _whatif_dir(request: Request) -> Path:
+    directory: Path | None = getattr(request.app.state, "whatif_dir", None)
+    return directory or PageSettings().whatif_dir
+
+
+def _whatif_page(
+    request: Request,
+    *,
+    result: board.WhatIfView | None = None,
+    error: str | None = None,
+    chosen: str = "",
+    replications: int = 20,
+    seed: int = 1,
+    status: int = 200,
+) -> Response:
+    try:
+        _whatif_runner(request)
+        unavailable = None
+    except board.WhatIfUnavailable as exc:
+        unavailable = str(exc)
+    directory = _whatif_dir(request)
+    return page(
+        "whatif.html",
+        status=status,
+        scenarios=board.whatif_scenarios(directory),
+        directory=str(directory),
+        unavailable=unavailable,
+        result=result,
+        figure=charts.whatif_figure(result.kpis, result.confidence) if result else None,
+        is_share=charts.is_share,
+        error=error,
+        chosen=chosen,
+        replications=replications,
+        seed=seed,
+    )
+
+
+@router.get("/whatif")
+def whatif(request: Request) -> Response:
+    """Choose a what-if scenario to run."""
+    return _whatif_page(request)
+
+
+@router.post("/whatif")
+def whatif_run(request: Request, form: FormDep) -> Response:
+    """Run a what-if scenario and show each key figure's difference with its interval."""
+    name = _one(form, "scenario")
+    reps, seed_text = _one(form, "replications", "20"), _one(form, "seed", "1")
+    replications = min(500, max(2, int(reps))) if reps.isdigit() else 20
+    seed = int(seed_text) if seed_text.isdigit() else 1
+    scenarios = {s.name: s for s in board.whatif_scenarios(_whatif_dir(request))}
+    show = functools.partial(
+        _whatif_page, request, chosen=name, replications=replications, seed=seed
+    )
+    if name not in scenarios:
+        return show(error=f"no what-if scenario {name!r}", status=422)
+    try:
+        runner = _whatif_runner(request)
+        result = runner(scenarios[name].path, replications, seed)
+    except board.WhatIfUnavailable as exc:
+        return show(error=str(exc), status=503)
+    except ServiceError as exc:
+        return show(error=exc.detail, status=exc.status)
+    except (ValueError, OSError) as exc:
+        return show(error=f"the scenario could not be run: {exc}", status=422)
+    return show(result=result)
+
+
+@router.get("/assets/{name}")
+def assets(request: Request, name: str) -> Response:
+    """Stylesheet, script and the bundled plotly.js: everything the pages load."""
+    if name not in ASSETS:
+        return problem_page(request, 404, "not-found", "Not found", f"no asset {name!r}")
+    return asset_response(request, name)
+
+
+@router.get("/board/{rest:path}")
+def unknown_page(request: Request, rest: str) -> Response:
+    """Any other address under /board is a 404 problem page."""
+    return problem_page(request, 404, "not-found", "Not found", f"no page /board/{rest}")
