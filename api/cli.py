@@ -141,8 +141,12 @@ def plan(
     ] = 10.0,
     workers: Annotated[int, typer.Option(min=1, help="CP-SAT search workers.")] = 2,
     seed: Annotated[int, typer.Option(help="Random seed for reproducible CP-SAT runs.")] = 0,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write a self-contained page with the chart (offline)."),
+    ] = None,
 ) -> None:
-    """Plan a day: print the KPI summary and write the plan file."""
+    """Plan a day: print the KPI summary and write the plan file (and a web page with --html)."""
     if method not in METHODS:
         raise UserError([f"--method must be one of {', '.join(METHODS)}, got {method!r}"])
 
@@ -160,6 +164,11 @@ def plan(
     )
     print_plan_summary(day, result)
     console.print(f"plan written to {out}")
+    if html is not None:
+        from api.pages.standalone import write_plan_page
+
+        write_plan_page(day, result, html)
+        console.print(f"plan page written to {html}")
 
 
 @app.command()
@@ -462,7 +471,7 @@ def whatif(
         return
     _print_whatif(result, service.variance_reduction(result))
     if plot is not None:
-        console.print(f"chart written to {plot}", markup=False, highlight=False)
+        print(f"chart written to {plot}")
 
 
 def _print_whatif(result: WhatIfResult, gain: float) -> None:
@@ -509,6 +518,7 @@ def _print_whatif(result: WhatIfResult, gain: float) -> None:
         "replications unpaired",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 
