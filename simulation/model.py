@@ -224,6 +224,7 @@ class WorkshopSim:
         }
         self._tech_busy = dict.fromkeys(self._techs, False)
         self._bay_busy = dict.fromkeys(self._bays, False)
+        self._idle = [len(self._techs), len(self._bays)]  # idle technicians, empty bays
         # Candidates per skill and kind, least versatile first (keeps specialists free), as
         # the planner's dispatcher orders them.
         self._by_skill: dict[str, list[Technician]] = {}
@@ -308,6 +309,10 @@ class WorkshopSim:
         now = self.now
         return not any(s < now + minutes and now < e for s, e in bay.unavailable)
 
+    def anyone_idle(self) -> bool:
+        """Whether some technician is idle and some bay empty (else nothing can start)."""
+        return self._idle[0] > 0 and self._idle[1] > 0
+
     def parts_on_shelf(self, operation: Operation) -> bool:
         """Whether every part ``operation`` needs is on the shelf now."""
         return all(self.shelf[sku].level >= qty for sku, qty in operation.parts.items())
@@ -349,6 +354,8 @@ class WorkshopSim:
         technician and bay, as the planner's dispatcher chooses. ``technicians`` and ``bays``
         narrow the choice (an express lane); by default every qualified one is considered.
         """
+        if not self.anyone_idle():
+            return None
         op = job.operation
         if not self.parts_on_shelf(op):
             return None
@@ -394,6 +401,8 @@ class WorkshopSim:
             self.shelf[sku].get(qty)  # the level was checked: taken at once
         self._tech_busy[technician_id] = True
         self._bay_busy[bay_id] = True
+        self._idle[0] -= 1
+        self._idle[1] -= 1
         car.in_work = True
         planned = tech.duration(op)
         self.underway[car.booking.id] = Underway(job, technician_id, bay_id, self.now, planned)
@@ -410,6 +419,8 @@ class WorkshopSim:
         del self.underway[record.booking]
         self._tech_busy[record.technician] = False
         self._bay_busy[record.bay] = False
+        self._idle[0] += 1
+        self._idle[1] += 1
         car = job.car
         car.records.append(record)
         car.in_work = False

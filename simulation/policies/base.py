@@ -43,6 +43,8 @@ def start_in_order(floor: WorkshopSim, jobs: Iterable[Job]) -> None:
     wait never blocks one behind it that could go (no idle lift while a car it suits waits).
     """
     for job in jobs:
+        if not floor.anyone_idle():
+            return
         pair = floor.best_pair(job)
         if pair is not None:
             floor.start(job, pair[0].id, pair[1].id)
