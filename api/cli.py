@@ -403,8 +403,8 @@ def whatif(
     precision: Annotated[
         float | None,
         typer.Option(
-            help="Add replications until each watched difference's 95%% half-width is at most "
-            "this share of the base mean (0.05 = 5%%)."
+            help="Add replications until each watched difference's 95% half-width is at most "
+            "this share of the base mean (0.05 = 5%)."
         ),
     ] = None,
     precision_kpi: Annotated[
