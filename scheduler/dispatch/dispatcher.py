@@ -60,23 +60,60 @@ class Dispatcher:
             for kind in bay.kinds:
                 self._bays_by_kind.setdefault(kind, []).append(bay)
 
-    def reserve(self, assignment: Assignment) -> None:
-        """Mark an existing assignment's technician, bay and parts as taken."""
-        self.techs[assignment.technician].occupy(assignment.start, assignment.end)
-        self.bays[assignment.bay].occupy(assignment.start, assignment.end)
-        op = self.day.workshop.services[assignment.service].operations[assignment.operation]
+    def conflict(self, assignment: Assignment) -> str | None:
+        """Why ``assignment`` cannot be reserved exactly as it is here, or None if it can.
+
+        Checks what a dispatcher relies on: the operation exists, the technician has the skill
+        and the bay the kind, the duration matches the technician's efficiency, both are free
+        for the whole operation (shift, breaks, absences, bay windows, other work) and the
+        parts are on the shelf at its start.
+        """
+        a = assignment
+        ws = self.day.workshop
+        service = ws.services.get(a.service)
+        if service is None or not 0 <= a.operation < len(service.operations):
+            return f"{a.service} has no operation {a.operation}"
+        op = service.operations[a.operation]
+        if a.technician not in self.techs or a.bay not in self.bays:
+            return f"{a.technician} or {a.bay} is not part of the workshop"
+        tech, bay = ws.technician(a.technician), ws.bay(a.bay)
+        if op.skill not in tech.skills:
+            return f"technician {tech.id} lacks skill {op.skill!r}"
+        if op.bay not in bay.kinds:
+            return f"bay {bay.id} is not of kind {op.bay!r}"
+        if a.end - a.start != tech.duration(op):
+            return f"{a.service} takes {tech.duration(op)} minutes with {tech.id}"
+        if not self.techs[tech.id].free(a.start, a.end):
+            return f"technician {tech.id} is not free {format_hhmm(a.start)}-{format_hhmm(a.end)}"
+        if not self.bays[bay.id].free(a.start, a.end):
+            return f"bay {bay.id} is not free {format_hhmm(a.start)}-{format_hhmm(a.end)}"
         for sku, qty in op.parts.items():
-            self.stock[sku].take(assignment.start, qty)
+            if self.stock[sku].earliest(a.start, qty) != a.start:
+                return f"part {sku} is not in stock at {format_hhmm(a.start)}"
+        return None
 
-    def place(self, booking: Booking, ready: int | None = None) -> list[Assignment]:
-        """Place all of ``booking``'s operations, or raise BookingNotPlaced and change nothing.
+    def reserve(self, assignment: Assignment) -> None:
+        """Mark an existing assignment's technician, bay and parts as taken.
 
-        ``ready`` overrides the earliest start (the car's arrival by default).
+        Raises BookingNotPlaced if it does not fit (see ``conflict``): a calendar must never
+        hold two things at once, or every later answer built on it would be wrong.
+        """
+        problem = self.conflict(assignment)
+        if problem is not None:
+            raise BookingNotPlaced(f"{assignment.booking}: {problem}")
+        op = self.day.workshop.services[assignment.service].operations[assignment.operation]
+        self._commit(_Placement(assignment, tuple(op.parts.items())))
+
+    def place(self, booking: Booking, ready: int | None = None, first: int = 0) -> list[Assignment]:
+        """Place ``booking``'s operations, or raise BookingNotPlaced and change nothing.
+
+        ``ready`` overrides the earliest start (the car's arrival by default); ``first`` skips
+        the operations before that index (already done, when re-planning a started booking).
         """
         placed: list[_Placement] = []
         at = booking.arrival if ready is None else max(ready, booking.arrival)
         try:
-            for code, index, op in self.day.operations(booking):
+            for code, index, op in self.day.operations(booking)[first:]:
                 placement = self._place_operation(booking, code, index, op, at)
                 self._commit(placement)
                 placed.append(placement)

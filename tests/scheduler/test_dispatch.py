@@ -179,3 +179,36 @@ def test_technician_with_no_working_time_is_never_used(tiny_day: Day) -> None:
     plan = dispatch_plan(day, "fcfs")
     assert all(a.technician != "T3" for a in plan.assignments)
     assert check_plan(day, plan) == []
+
+
+def test_reserve_refuses_what_does_not_fit(tiny_day: Day) -> None:
+    dispatcher = Dispatcher(tiny_day)
+    first = Assignment(hm("08:00"), hm("08:50"), "B1", "OIL", 0, "L1", "T1")
+    dispatcher.reserve(first)
+    cases = {
+        "not free": dataclasses.replace(
+            first, booking="B2", bay="L1", technician="T2", end=hm("08:55")
+        ),
+        "lacks skill": Assignment(hm("09:00"), hm("09:22"), "B3", "WASH", 0, "W1", "T2"),
+        "takes 55 minutes": Assignment(hm("10:00"), hm("10:50"), "B2", "OIL", 0, "L1", "T2"),
+        "not in stock": Assignment(hm("09:00"), hm("09:55"), "B2", "OIL", 0, "L1", "T2"),
+        "not free 12:00": Assignment(hm("12:00"), hm("12:20"), "B3", "WASH", 0, "W1", "T1"),
+    }
+    for expected, assignment in cases.items():
+        problem = dispatcher.conflict(assignment)
+        assert problem is not None and expected in problem, (expected, problem)
+        with pytest.raises(BookingNotPlaced):
+            dispatcher.reserve(assignment)
+    # Nothing refused was recorded: the 10:00 delivery still serves a 55-minute oil change.
+    assert (
+        dispatcher.conflict(Assignment(hm("10:00"), hm("10:55"), "B2", "OIL", 0, "L1", "T2"))
+        is None
+    )
+
+
+def test_place_from_a_later_operation(tiny_day: Day) -> None:
+    """A started booking: only its remaining operations are placed, after ``ready``."""
+    dispatcher = Dispatcher(tiny_day)
+    b1 = tiny_day.booking("B1")
+    (wash,) = dispatcher.place(b1, ready=hm("09:00"), first=1)
+    assert (wash.service, wash.start) == ("WASH", hm("09:00"))
