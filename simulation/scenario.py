@@ -104,7 +104,8 @@ class PolicySpec:
         One of :data:`simulation.policies.POLICY_NAMES`.
     plan_method, plan_time_limit
         ``follow-plan``: how the plan is made before the day (``dispatch`` or ``cpsat``; the
-        ``fcfs`` whiteboard is allowed too) and CP-SAT's seconds.
+        ``fcfs`` whiteboard is allowed too) and CP-SAT's seconds. A CP-SAT plan depends on how
+        far the search got in its time, so the experiment is then not exactly repeatable.
     replan
         ``follow-plan``: how to re-plan when the day drifts, or ``None`` never to re-plan.
     replan_time_limit
