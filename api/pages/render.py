@@ -97,14 +97,25 @@ def _minutes(value: Any) -> str:
     return "-" if value is None else f"{float(value):.0f} min"
 
 
+def _spec(size: float) -> str:
+    """Digits that suit a figure of this size: 6,712 / 89.7 / 2.56 / 0.566."""
+    return ",.0f" if size >= 100 else (".1f" if size >= 10 else (".2f" if size >= 0.1 else ".3f"))
+
+
 def _figure(value: Any, *, sign: bool = False) -> str:
-    """A measured figure for people: 6,712 / 89.7 / 2.56 / -0.566, never ``6.71e+03``."""
+    """A measured figure for people, never ``6.71e+03``."""
     if value is None or not math.isfinite(float(value)):
         return "-"
-    v = float(value)
-    size = abs(v)
-    spec = ",.0f" if size >= 100 else (".1f" if size >= 10 else (".2f" if size >= 0.1 else ".3f"))
-    return format(v, ("+" if sign else "") + spec)
+    return format(float(value), ("+" if sign else "") + _spec(abs(float(value))))
+
+
+def _interval(low: Any, high: Any) -> str:
+    """``[-14.0, -6.0]``: both ends with the digits of the larger one, signed."""
+    ends = [float(x) for x in (low, high) if x is not None]
+    if len(ends) != 2 or not all(math.isfinite(x) for x in ends):
+        return "-"
+    spec = "+" + _spec(max(abs(x) for x in ends))
+    return f"[{format(ends[0], spec)}, {format(ends[1], spec)}]"
 
 
 def _signed(value: Any) -> str:
@@ -130,6 +141,7 @@ def environment() -> Environment:
     env.filters["minutes"] = _minutes
     env.filters["signed"] = _signed
     env.filters["number"] = _number
+    env.globals["interval"] = _interval
     env.filters["pct"] = lambda v: "-" if v is None else f"{float(v):.0%}"
     env.filters["urlpart"] = lambda v: quote(str(v), safe="")
     return env

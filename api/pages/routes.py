@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import functools
 import io
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,6 +40,7 @@ from api.services.board import DayBoard
 from api.services.errors import NotFound, ServiceError
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("workshop.pages")
 MAX_FORM_BYTES = 64 * 1024
 REPLAN_METHODS = {"dispatch": "Quick: dispatch rules", "cpsat": "Best: CP-SAT, 10 s"}
 
@@ -167,6 +169,10 @@ def _act(
     except (ValueError, ValidationError) as exc:
         message = _validation_message(exc)
         return _board_page(board.day_board(ctx, workshop_id, day), error=message, status=422)
+    except RuntimeError as exc:  # the planner's plan failed the checker: nothing was stored
+        log.exception("re-plan failed in %s", request.url.path)
+        message = f"the re-plan failed and nothing was changed ({exc})"
+        return _board_page(board.day_board(ctx, workshop_id, day), error=message, status=500)
     target = f"{_base(workshop_id, day)}?changed={int(result['version'])}&cause={quote(cause)}"
     return RedirectResponse(target, status_code=303)
 

@@ -617,7 +617,9 @@ def compare_versions(
                 minutes=None if a is None or b is None else b - a,
             )
         )
-    out.sort(key=lambda c: (-(c.minutes or 0), c.booking))
+    # Dropped promises first (a car no longer placed today), then the most delayed, then placed.
+    rank = {"dropped": 0, "moved": 1, "placed": 2}
+    out.sort(key=lambda c: (rank[c.kind], -(c.minutes or 0), c.booking))
     return out
 
 
