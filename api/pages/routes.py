@@ -383,7 +383,7 @@ def whatif_run(request: Request, form: FormDep) -> Response:
     """Run a what-if scenario and show each key figure's difference with its interval."""
     name = _one(form, "scenario")
     reps, seed_text = _one(form, "replications", "20"), _one(form, "seed", "1")
-    replications = min(500, max(2, int(reps))) if reps.isdigit() else 20
+    replications = min(200, max(2, int(reps))) if reps.isdigit() else 20
     seed = int(seed_text) if seed_text.isdigit() else 1
     scenarios = {s.name: s for s in board.whatif_scenarios(_whatif_dir(request))}
     show = functools.partial(

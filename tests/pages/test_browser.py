@@ -293,3 +293,17 @@ def test_board_fits_a_tablet(page: Any, server: str) -> None:
     _open_board(page, server)
     _fits(page, 820)
     _shot(page, "board-tablet.png", full=True)
+
+
+def test_job_sheets_print_one_page_per_technician(page: Any, server: str) -> None:
+    page.goto(f"{server}{BOARD}/sheets")
+    sheets = page.locator("article.sheet")
+    technicians = sheets.count()
+    assert technicians == 9  # every technician of City Motors gets a sheet
+    page.emulate_media(media="print")
+    breaks = sheets.evaluate_all("els => els.map(e => getComputedStyle(e).breakAfter)")
+    assert breaks[:-1] == ["page"] * (technicians - 1)
+    assert page.locator(".topbar").is_hidden()
+    pdf = page.pdf(format="A4")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert pages >= technicians
