@@ -373,6 +373,12 @@ def _minutes_text(value: Any) -> str:
     return f"{_number(value):.0f} min"
 
 
+def _exact(value: Any) -> str:
+    """An exact plan number (halves stay halves), with thousands separated: 2,679.5."""
+    v = _number(value)
+    return f"{v:,.0f}" if v.is_integer() else f"{v:,.2f}".rstrip("0")
+
+
 def _cards(data: Mapping[str, Any], gap: float) -> list[KpiCard]:
     k = data.get("kpis") or {}
     waiters, dropoffs = int(k.get("waiters", 0)), int(k.get("dropoffs", 0))
@@ -380,14 +386,16 @@ def _cards(data: Mapping[str, Any], gap: float) -> list[KpiCard]:
     unscheduled = int(k.get("unscheduled", len(data.get("unscheduled") or [])))
     p90 = _number(k.get("waiter_p90_wait", 0))
     status = str(data.get("status", ""))
+    penalty = _number((data.get("objective_parts") or {}).get("unscheduled_penalty", 0))
     return [
         KpiCard(
             "weighted_wait",
             "Weighted wait",
-            _minutes_text(k.get("weighted_wait", 0)),
-            f"objective {_number(data.get('objective')):g}",
+            f"{_exact(k.get('weighted_wait', 0))} min",
+            f"objective {_exact(data.get('objective'))}"
+            + (f", of which {_exact(penalty)} for unscheduled" if penalty else ""),
             help="Sum over bookings of weight times minutes waited: waiters count double. "
-            "This is what the planner minimises.",
+            "With the penalty for unscheduled bookings it is what the planner minimises.",
         ),
         KpiCard(
             "waiter_mean_wait",
@@ -402,7 +410,7 @@ def _cards(data: Mapping[str, Any], gap: float) -> list[KpiCard]:
             _minutes_text(p90),
             f"longest {_number(k.get('waiter_max_wait', 0)):.0f} min",
             tone="warn" if p90 > 120 else "neutral",
-            help="Nine waiters in ten are ready within this many minutes.",
+            help="Nine waiters in ten are ready within this many minutes (amber above two hours).",
         ),
         KpiCard(
             "dropoff_on_time_share",
@@ -410,7 +418,8 @@ def _cards(data: Mapping[str, Any], gap: float) -> list[KpiCard]:
             _pct(on_time),
             f"of {dropoffs}; mean lateness {_minutes_text(k.get('dropoff_mean_lateness', 0))}",
             tone="good" if on_time >= 0.95 else ("warn" if on_time >= 0.8 else "bad"),
-            help="Share of drop-off cars ready by their promised time.",
+            help="Share of drop-off cars ready by their promised time (green from 95%, red "
+            "below 80%).",
         ),
         KpiCard(
             "technician_utilization",
@@ -432,7 +441,7 @@ def _cards(data: Mapping[str, Any], gap: float) -> list[KpiCard]:
             "status",
             "Plan",
             status.title() or "-",
-            f"gap {gap:.1%}; bound {_number(data.get('lower_bound')):g}",
+            f"gap {gap:.1%}; bound {_exact(data.get('lower_bound'))}",
             tone="good" if status == "OPTIMAL" else "neutral",
             help="Optimal: proven best. Feasible: solver plan, not proven. Heuristic: dispatch "
             "rule. The gap is how far the plan may be from the best possible.",
