@@ -1,8 +1,11 @@
 """The hard rules of DESIGN.md as CP-SAT constraints, one family per function.
 
 ``add_constraints`` calls them in a fixed order. The first six families are the rules
-themselves; the last three are *redundant*: they cut no valid plan, but help CP-SAT prove
-bounds and prune faster (see ``Strengthening``).
+themselves (a technician and a bay per operation, each holding one operation at a time and only
+when at work or open, arrival, catalogue order, parts on the shelf). The rest are optional
+strengthenings (see ``Strengthening``): redundant constraints that cut no valid plan but help
+CP-SAT bound and prune (a knapsack row per part, a cumulative per skill and per bay kind), and
+symmetry breaking, which keeps one plan of each set that only swaps identical resources.
 """
 
 from __future__ import annotations

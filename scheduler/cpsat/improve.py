@@ -245,6 +245,7 @@ def improve(
         optimum=optimum,
         makespan=makespan,
         start_valid=start_valid,
+        frozen=frozen,
     )
 
 
@@ -302,6 +303,7 @@ def _finish(
     optimum: int | None,
     makespan: bool,
     start_valid: bool,
+    frozen: Sequence[Assignment],
 ) -> Plan:
     """The plan to return: the search's if it beats ``start``, with the best bound.
 
@@ -328,7 +330,9 @@ def _finish(
                 status=PlanStatus.OPTIMAL if proven else PlanStatus.FEASIBLE,
                 lower_bound=lower,
             )
-            violations = check_plan(day, result)
+            violations = [str(v) for v in check_plan(day, result)]
+            if not set(frozen) <= set(result.assignments):
+                violations.append("a frozen assignment moved")
             if violations and start_valid:
                 warnings.warn(
                     f"CP-SAT plan failed the checker ({violations[0]}); keeping the start plan",

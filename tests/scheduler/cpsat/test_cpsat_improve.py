@@ -136,13 +136,14 @@ def test_progress_reports_improvements_with_a_bound_below() -> None:
     assert seen[-1].objective >= float(plan.objective) - 1e-9
 
 
-def test_frozen_assignments_are_kept_exactly() -> None:
+@pytest.mark.parametrize("neighbourhood", [False, True])
+def test_frozen_assignments_are_kept_exactly(neighbourhood: bool) -> None:
     """Freeze the dispatch plan's first operations (as if started at 09:00) and re-plan."""
     day = generate_day_object("small", 5)
     start = best_dispatch_plan(day)
     frozen = [a for a in start.assignments if a.start < 9 * 60]
     assert frozen
-    plan = improve(day, start, time_limit=3, frozen=frozen)
+    plan = improve(day, start, time_limit=2, frozen=frozen, neighbourhood=neighbourhood)
     assert set(frozen) <= set(plan.assignments)
     assert_improves(day, start, plan)
 
@@ -178,3 +179,26 @@ def test_solve_entry_point_with_cpsat() -> None:
     plan = solve(day, "cpsat", time_limit=2)
     assert check_plan(day, plan) == []
     assert plan.status in (PlanStatus.OPTIMAL, PlanStatus.FEASIBLE, PlanStatus.HEURISTIC)
+
+
+@pytest.mark.parametrize(("size", "seed", "rush"), [("small", 7, False), ("medium", 8, True)])
+def test_warm_start_is_a_feasible_solution_of_the_model(size: str, seed: int, rush: bool) -> None:
+    """The hint (relabelled for symmetry breaking) satisfies every constraint: fixing every
+    hinted variable to its value leaves a feasible model."""
+    from ortools.sat.python import cp_model
+
+    from scheduler.cpsat.model import build_model
+    from scheduler.cpsat.search import add_hint, canonical
+
+    day = generate_day_object(size, seed, rush=rush)
+    start = best_dispatch_plan(day)
+    problem = compile_day(day)
+    solution, _ = solution_from_assignments(problem, start.assignments)
+    pm = build_model(problem, upper_bound=evaluate(problem, solution).value)
+    add_hint(pm, canonical(problem, solution))
+    hint = pm.model.proto.solution_hint
+    for var, value in zip(hint.vars, hint.values, strict=True):
+        pm.model.add(pm.model.get_int_var_from_proto_index(var) == value)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = 10
+    assert solver.status_name(solver.solve(pm.model)) in ("OPTIMAL", "FEASIBLE")
