@@ -120,8 +120,13 @@ def _format_path(path: PathKey) -> str:
     return text
 
 
-class _Reader:
-    """Collects problems while turning plain YAML data into domain objects."""
+class FieldReader:
+    """Collects located problems while turning plain YAML (or CSV) data into domain objects.
+
+    Each method reads one kind of field (text, whole number, exact decimal, time, window, ...)
+    at a path, records a problem naming the file, line and field when it is wrong, and returns
+    None so reading can go on and report everything at once.
+    """
 
     def __init__(
         self, source: str, lines: Mapping[PathKey, int], csv_row: int | None = None
@@ -269,7 +274,7 @@ class _Reader:
             seen.add(ident)
 
 
-def _read_workshop_header(r: _Reader, raw: Any) -> dict[str, Any] | None:
+def _read_workshop_header(r: FieldReader, raw: Any) -> dict[str, Any] | None:
     path: PathKey = ("workshop",)
     data = r.mapping(raw, path, ("id", "timezone", "open", "close"), ("name", "waiter_weight"))
     if data is None:
@@ -296,7 +301,7 @@ def _read_workshop_header(r: _Reader, raw: Any) -> dict[str, Any] | None:
     return out if all(v is not None for v in out.values()) else None
 
 
-def _read_bays(r: _Reader, raw: Any) -> list[Bay]:
+def _read_bays(r: FieldReader, raw: Any) -> list[Bay]:
     bays = []
     items = r.sequence(raw, ("bays",))
     for i, item in enumerate(items):
@@ -317,7 +322,7 @@ def _read_bays(r: _Reader, raw: Any) -> list[Bay]:
     return bays
 
 
-def _read_technicians(r: _Reader, raw: Any) -> list[Technician]:
+def _read_technicians(r: FieldReader, raw: Any) -> list[Technician]:
     techs = []
     for i, item in enumerate(r.sequence(raw, ("technicians",))):
         path: PathKey = ("technicians", i)
@@ -347,7 +352,7 @@ def _read_technicians(r: _Reader, raw: Any) -> list[Technician]:
     return techs
 
 
-def _read_parts(r: _Reader, raw: Any) -> dict[str, Part]:
+def _read_parts(r: FieldReader, raw: Any) -> dict[str, Part]:
     parts: dict[str, Part] = {}
     for i, item in enumerate(r.sequence(raw, ("parts",))):
         path: PathKey = ("parts", i)
@@ -377,7 +382,7 @@ def _read_parts(r: _Reader, raw: Any) -> dict[str, Part]:
 
 
 def _read_services(
-    r: _Reader, raw: Any, skills: set[str], kinds: set[str], parts: Mapping[str, Part]
+    r: FieldReader, raw: Any, skills: set[str], kinds: set[str], parts: Mapping[str, Part]
 ) -> dict[str, Service]:
     services: dict[str, Service] = {}
     for i, item in enumerate(r.sequence(raw, ("services",))):
@@ -435,7 +440,7 @@ class _BookingRow:
     """One booking as written, before it is checked against the workshop."""
 
     path: PathKey
-    reader: _Reader
+    reader: FieldReader
     values: Mapping[str, Any]
 
 
@@ -510,7 +515,7 @@ _BOOKING_FIELDS_REQUIRED = ("id", "services", "arrival")
 _BOOKING_FIELDS_OPTIONAL = tuple(c for c in BOOKING_COLUMNS if c not in _BOOKING_FIELDS_REQUIRED)
 
 
-def _yaml_booking_rows(r: _Reader, raw: list[Any]) -> Iterator[_BookingRow]:
+def _yaml_booking_rows(r: FieldReader, raw: list[Any]) -> Iterator[_BookingRow]:
     for i, item in enumerate(raw):
         path: PathKey = ("bookings", i)
         data = r.mapping(item, path, _BOOKING_FIELDS_REQUIRED, _BOOKING_FIELDS_OPTIONAL)
@@ -551,7 +556,7 @@ def _csv_booking_rows(csv_path: Path, source: str, problems: list[Problem]) -> l
         return []
     rows: list[_BookingRow] = []
     for index, record in enumerate(frame.to_dict(orient="records")):
-        reader = _Reader(source, {}, csv_row=index)
+        reader = FieldReader(source, {}, csv_row=index)
         values = {
             str(k): (None if str(val).strip() == "" else str(val).strip())
             for k, val in record.items()
@@ -568,7 +573,7 @@ def parse_day(
     base_dir: Path | None = None,
 ) -> Day:
     """Turn day-file data (already parsed YAML) into a ``Day``; DayFileError lists problems."""
-    r = _Reader(source, lines or {})
+    r = FieldReader(source, lines or {})
     top = r.mapping(
         data, (), ("workshop", "day", "bookings"), ("bays", "technicians", "services", "parts")
     )
@@ -646,8 +651,14 @@ def parse_day(
     return day
 
 
-def parse_day_text(text: str, *, source: str = "<day file>", base_dir: Path | None = None) -> Day:
-    """Parse the text of a YAML day file; DayFileError lists every problem with its line."""
+def read_yaml(
+    text: str, *, source: str, what: str = "a day file", error: type[DayFileError] = DayFileError
+) -> tuple[Any, dict[PathKey, int]]:
+    """Parse YAML text as written (YAML 1.2 scalars), with the line of every value by its path.
+
+    Raises ``error`` (a DayFileError) naming the line for text that is not YAML, an empty
+    document, or a field given twice in one mapping.
+    """
     loader = _DayFileLoader(text)
     try:
         node = loader.get_single_node()
@@ -656,19 +667,25 @@ def parse_day_text(text: str, *, source: str = "<day file>", base_dir: Path | No
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc)
-        raise DayFileError([Problem(where, f"not valid YAML: {problem}")]) from exc
+        raise error([Problem(where, f"not valid YAML: {problem}")]) from exc
     finally:
         loader.dispose()
     if data is None:
-        raise DayFileError([Problem(source, "the file is empty; expected a day file")])
+        raise error([Problem(source, f"the file is empty; expected {what}")])
     lines: dict[PathKey, int] = {}
     duplicates: list[PathKey] = []
     _line_map(node, (), lines, duplicates)
     if duplicates:
-        reader = _Reader(source, lines)
+        reader = FieldReader(source, lines)
         for path in duplicates:
             reader.fail(path, f"field {path[-1]!r} is given twice; give it once")
-        raise DayFileError(reader.problems)
+        raise error(reader.problems)
+    return data, lines
+
+
+def parse_day_text(text: str, *, source: str = "<day file>", base_dir: Path | None = None) -> Day:
+    """Parse the text of a YAML day file; DayFileError lists every problem with its line."""
+    data, lines = read_yaml(text, source=source)
     return parse_day(data, source=source, lines=lines, base_dir=base_dir)
 
 

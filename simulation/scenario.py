@@ -48,18 +48,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from scheduler.clock import format_hhmm
 from scheduler.domain import MINUTES_PER_DAY, Bay, Booking, Day, Technician, Workshop
 from scheduler.io import (
     DayFileError,
+    FieldReader,
     PathKey,
     Problem,
-    _DayFileLoader,
-    _line_map,
-    _Reader,
     load_day,
+    read_yaml,
 )
 from scheduler.solve import METHODS as PLAN_METHODS
 from scheduler.solve import Method
@@ -193,7 +191,7 @@ class _Draft:
 
 
 def _number(
-    r: _Reader,
+    r: FieldReader,
     value: Any,
     path: PathKey,
     *,
@@ -215,7 +213,7 @@ def _number(
     return float(value)
 
 
-def _one_of(r: _Reader, value: Any, path: PathKey, options: Sequence[str]) -> str | None:
+def _one_of(r: FieldReader, value: Any, path: PathKey, options: Sequence[str]) -> str | None:
     text = r.text(value, path)
     if text is not None and text not in options:
         r.fail(path, f"expected one of {', '.join(options)}, got {text!r}")
@@ -224,7 +222,7 @@ def _one_of(r: _Reader, value: Any, path: PathKey, options: Sequence[str]) -> st
 
 
 def _read_uncertainty(
-    r: _Reader, raw: Any, path: PathKey, start: Uncertainty, day: Day
+    r: FieldReader, raw: Any, path: PathKey, start: Uncertainty, day: Day
 ) -> Uncertainty:
     """Fields of :class:`Uncertainty` given in ``raw`` replace those of ``start``."""
     names = tuple(f.name for f in fields(Uncertainty))
@@ -260,7 +258,7 @@ def _read_uncertainty(
 
 
 def _read_rates(
-    r: _Reader, value: Any, path: PathKey, day: Day
+    r: FieldReader, value: Any, path: PathKey, day: Day
 ) -> tuple[tuple[int, float], ...] | None:
     """``[["07:30", 2.0], ["10:00", 1.0], ...]``: walk-ins per hour from each time on."""
     items = r.sequence(value, path)
@@ -285,7 +283,7 @@ def _read_rates(
     return tuple(out)
 
 
-def _read_policy(r: _Reader, raw: Any, path: PathKey, ids: _Ids) -> PolicySpec | None:
+def _read_policy(r: FieldReader, raw: Any, path: PathKey, ids: _Ids) -> PolicySpec | None:
     """``fcfs`` or ``{name: follow-plan, plan: cpsat, ...}``."""
     if not isinstance(raw, dict):
         name = _one_of(r, raw, path, POLICY_NAMES)
@@ -341,7 +339,7 @@ class _Ids:
     bays: set[str]
 
 
-def _read_express_lane(r: _Reader, raw: Any, path: PathKey, ids: _Ids) -> PolicySpec | None:
+def _read_express_lane(r: FieldReader, raw: Any, path: PathKey, ids: _Ids) -> PolicySpec | None:
     data = r.mapping(raw, path, ("technicians", "bays"), ("max_minutes",))
     if data is None:
         return None
@@ -372,7 +370,7 @@ def _read_express_lane(r: _Reader, raw: Any, path: PathKey, ids: _Ids) -> Policy
     )
 
 
-def _read_technician(r: _Reader, raw: Any, path: PathKey, draft: _Draft) -> Technician | None:
+def _read_technician(r: FieldReader, raw: Any, path: PathKey, draft: _Draft) -> Technician | None:
     like = raw.get("like") if isinstance(raw, dict) else None
     required = ("id",) if like is not None else ("id", "skills", "shift")
     data = r.mapping(
@@ -419,7 +417,7 @@ def _read_technician(r: _Reader, raw: Any, path: PathKey, draft: _Draft) -> Tech
     return r.attempt(path, Technician, ident, name, skills, shift, breaks, efficiency, absent)
 
 
-def _read_bay(r: _Reader, raw: Any, path: PathKey, draft: _Draft) -> Bay | None:
+def _read_bay(r: FieldReader, raw: Any, path: PathKey, draft: _Draft) -> Bay | None:
     like = raw.get("like") if isinstance(raw, dict) else None
     required = ("id",) if like is not None else ("id", "kinds")
     data = r.mapping(raw, path, required, ("like", "kinds", "unavailable"))
@@ -491,7 +489,7 @@ def _copies(
 
 
 def _read_copy_options(
-    r: _Reader, data: Mapping[str, Any], path: PathKey
+    r: FieldReader, data: Mapping[str, Any], path: PathKey
 ) -> tuple[int, int] | None:
     spread, seed = 60, 0
     ok = True
@@ -506,7 +504,9 @@ def _read_copy_options(
     return (spread, seed) if ok else None
 
 
-def _apply_change(r: _Reader, raw: Any, path: PathKey, draft: _Draft, base: Day, ids: _Ids) -> None:
+def _apply_change(
+    r: FieldReader, raw: Any, path: PathKey, draft: _Draft, base: Day, ids: _Ids
+) -> None:
     """Apply one change to the draft, or report why it cannot be."""
     if not isinstance(raw, dict) or len(raw) != 1:
         r.fail(path, f"expected a mapping with exactly one change, one of {', '.join(CHANGES)}")
@@ -696,7 +696,7 @@ def parse_scenario(
         Listing every problem found; problems of the base day file itself are reported as
         that file's :class:`scheduler.io.DayFileError`.
     """
-    r = _Reader(source, lines or {})
+    r = FieldReader(source, lines or {})
     top = r.mapping(data, (), _TOP_REQUIRED, _TOP_OPTIONAL)
     if top is None:
         raise ScenarioError(r.problems)
@@ -773,27 +773,7 @@ def parse_scenario(
 
 def parse_scenario_text(text: str, *, source: str, base_dir: Path) -> Scenario:
     """Parse the text of a scenario file; :class:`ScenarioError` lists every problem."""
-    loader = _DayFileLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = None if node is None else loader.construct_document(node)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError([Problem(where, f"not valid YAML: {problem}")]) from exc
-    finally:
-        loader.dispose()
-    if data is None:
-        raise ScenarioError([Problem(source, "the file is empty; expected a what-if scenario")])
-    lines: dict[PathKey, int] = {}
-    duplicates: list[PathKey] = []
-    _line_map(node, (), lines, duplicates)
-    if duplicates:
-        reader = _Reader(source, lines)
-        for path in duplicates:
-            reader.fail(path, f"field {path[-1]!r} is given twice; give it once")
-        raise ScenarioError(reader.problems)
+    data, lines = read_yaml(text, source=source, what="a what-if scenario", error=ScenarioError)
     return parse_scenario(data, source=source, base_dir=base_dir, lines=lines)
 
 

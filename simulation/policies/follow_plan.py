@@ -223,6 +223,14 @@ class FollowPlan:
             return
         jobs.sort(key=lambda j: (-float(floor.day.weight(j.booking)), j.ready, j.booking.id))
         now = floor.now
+        # Parts the rest of the plan will take: a gap filler may only use what is beyond that,
+        # or it would leave a planned job without its parts (deliveries only ever add stock).
+        ws = floor.day.workshop
+        promised_parts: dict[str, int] = {}
+        for key in self._order:
+            a = self._todo[key]
+            for sku, qty in ws.services[a.service].operations[a.operation].parts.items():
+                promised_parts[sku] = promised_parts.get(sku, 0) + qty
         tech_next = {
             t: self._todo[keys[0]].start - self._ahead.get(t, 0)
             for t, keys in self._by_technician.items()
@@ -231,7 +239,10 @@ class FollowPlan:
         bay_next = {b: self._todo[keys[0]].start for b, keys in self._by_bay.items() if keys}
         for job in jobs:
             op = job.operation
-            if not floor.parts_on_shelf(op):
+            if any(
+                floor.shelf[sku].level - qty < promised_parts.get(sku, 0)
+                for sku, qty in op.parts.items()
+            ):
                 continue
             for tech in floor.technicians_for(op):
                 end = now + tech.duration(op)
