@@ -239,10 +239,15 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
 ) -> None:
     """Start the HTTP service (migrating the database first)."""
+    import logging
+
     import uvicorn
 
     from api.main import create_app
 
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     uvicorn.run(create_app(_settings(db)), host=host, port=port, log_level="info")
 
 

@@ -1,12 +1,13 @@
 """The HTTP service: ``create_app(settings)`` builds the FastAPI app over the service functions.
 
 The app is stateless apart from its database, so several processes can serve one PostgreSQL
-database side by side. On start it migrates the schema and reads the shared token key.
+database side by side. On start it migrates the schema and reads the shared token key; its
+lifespan owns the solver's worker processes. Logging is the caller's to configure (``workshop
+serve`` does).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,7 @@ from api.db.migrate import upgrade
 from api.db.session import Database
 from api.routers import health, plans, workshops
 from api.services.context import Context
+from api.services.solver import SolverPool
 from api.services.tokens import signing_key
 from api.settings import Settings
 
@@ -29,7 +31,6 @@ application/problem+json (RFC 9457)."""
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The service app for ``settings`` (read from the environment when not given)."""
     settings = settings or Settings()
-    logging.basicConfig(level=logging.INFO)
     db = Database(settings.database_url, pool_size=settings.pool_size)
     if settings.migrate_on_start:
         upgrade(db)
@@ -38,13 +39,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         clock=clock or SystemClock(),
         settings=settings,
         token_key=signing_key(db, settings.secret_key),
+        solver=SolverPool(settings.solver_processes),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Workers belong to one run of the app: a pool shut down by an earlier run (a test
+        # client opened twice) is replaced, and no request ever creates one on the fly.
+        ctx.solver.shutdown()
+        ctx.solver = SolverPool(settings.solver_processes)
         yield
-        if ctx.solver is not None:
-            ctx.solver.shutdown()
+        ctx.solver.shutdown()
         db.dispose()
 
     app = FastAPI(

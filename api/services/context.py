@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from api.clock import Clock
 from api.db.session import Database
+from api.services.solver import SolverPool
 from api.settings import Settings
-
-if TYPE_CHECKING:
-    from api.services.solver import SolverPool
 
 
 @dataclass(slots=True)
@@ -22,7 +20,7 @@ class Context:
     clock: Clock
     settings: Settings
     token_key: bytes
-    solver: SolverPool | None = None
+    solver: SolverPool  # the app's worker processes for solves (fresh for each lifespan)
     caches: dict[str, Any] = field(default_factory=dict)  # per-app caches, by purpose
 
 
