@@ -162,9 +162,11 @@ class ReservedIntervalRow(Base):
 
 
 class IdempotencyKeyRow(Base):
-    """The first answer given to a request carrying ``Idempotency-Key``, replayed on retries."""
+    """The first answer given to a request carrying ``Idempotency-Key``, replayed on retries
+    until it expires (``created_at`` + the ``idempotency_hours`` setting)."""
 
     __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     endpoint: Mapped[str] = mapped_column(String(300), primary_key=True)
@@ -186,6 +188,8 @@ class PlanRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(200))
     data: Mapped[dict[str, Any]]
+    # The exact bound as a fraction ("1141/2"): the plan file's JSON number may be a float.
+    lower_bound: Mapped[str | None] = mapped_column(String(64), nullable=True)
     schedule_version: Mapped[int] = mapped_column(Integer)  # the day's counter it matches
     created_at: Mapped[dt.datetime]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from api.db.migrate import head
 from tests.api.helpers import DATE, WORKSHOP, assert_valid_plan, overlaps, stored_day
 
 SLOTS = f"/workshops/{WORKSHOP}/slots"
@@ -57,7 +58,8 @@ def test_offers_never_move_existing_promises(app_client: Any, db_url: str, clock
         offer = offers[min(i * 3, len(offers) - 1)]
         hold = app_client.post(f"/workshops/{WORKSHOP}/holds", json={"slot": offer["slot"]})
         assert hold.status_code == 201
-        app_client.post(f"/holds/{hold.json()['id']}/confirm", json={"customer": "x"})
+        confirm = app_client.post(f"/holds/{hold.json()['id']}/confirm", json={"customer": "x"})
+        assert confirm.status_code == 201, confirm.text
     after = app_client.get(f"/workshops/{WORKSHOP}/plans/{DATE}").json()
     assert all(a in after["assignments"] for a in before)
     assert_valid_plan(stored_day(db_url, clock.now()), after)
@@ -128,7 +130,7 @@ def test_errors_are_problems(app_client: Any) -> None:
 
 def test_health_and_openapi(app_client: Any) -> None:
     assert app_client.get("/healthz").json()["status"] == "ok"
-    assert app_client.get("/readyz").json()["revision"] == "0001"
+    assert app_client.get("/readyz").json()["revision"] == head()
     doc = app_client.get("/openapi.json").json()
     assert "/workshops/{workshop_id}/slots" in doc["paths"]
     assert "example" in doc["components"]["schemas"]["SlotList"]
