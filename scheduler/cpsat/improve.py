@@ -18,7 +18,7 @@ from fractions import Fraction
 
 from scheduler.bounds import critical_path_bound
 from scheduler.checker import check_plan
-from scheduler.cpsat.constraints import ALL_STRENGTHENINGS, Strengthening
+from scheduler.cpsat.constraints import DEFAULT_STRENGTHENING, Strengthening
 from scheduler.cpsat.model import OBJECTIVES, Objective, build_model
 from scheduler.cpsat.problem import Problem, compile_day
 from scheduler.cpsat.relaxation import parts_bound, pooled_bound
@@ -79,10 +79,11 @@ def improve(
     frozen: Sequence[Assignment] = (),
     previous: Plan | None = None,
     stability_weight: Fraction | int = DEFAULT_STABILITY_WEIGHT,
-    strengthening: Strengthening = ALL_STRENGTHENINGS,
+    strengthening: Strengthening = DEFAULT_STRENGTHENING,
     neighbourhood: bool | None = None,
     stop: threading.Event | None = None,
     parameters: Mapping[str, object] | None = None,
+    deterministic_time: float | None = None,
 ) -> Plan:
     """Improve ``start`` with CP-SAT and return the best plan found within ``time_limit``.
 
@@ -97,8 +98,8 @@ def improve(
         Seconds for the whole call, model building included.
     workers
         CP-SAT search workers. With one worker the search stops on CP-SAT's deterministic clock
-        (after roughly a third to half of the time limit on this machine), so the same ``seed``
-        gives the same plan unless the time limit is reached first (an overloaded machine).
+        (``deterministic_time``), so the same ``seed`` gives the same plan unless the time limit
+        is reached first (on an overloaded machine).
     seed
         Random seed of CP-SAT and of the neighbourhood search.
     on_progress
@@ -130,6 +131,10 @@ def improve(
         Set it from another thread to stop early; the best plan so far is returned.
     parameters
         Extra CP-SAT parameters by name, over ``DEFAULT_PARAMETERS`` (for benchmarks).
+    deterministic_time
+        With one worker, the budget of CP-SAT deterministic time for the whole search;
+        default ``DETERMINISTIC_PER_SECOND`` per second of the time limit (roughly a third to
+        half of the limit in wall-clock time on this machine). Ignored with more workers.
 
     Returns
     -------
@@ -184,6 +189,11 @@ def improve(
     report = _Reporter(on_progress, clock, problem, static, makespan)
     report.plan(start_eval)
 
+    budget = (
+        DETERMINISTIC_PER_SECOND * clock.left()
+        if deterministic_time is None
+        else deterministic_time
+    )
     best: Solution | None
     best_eval: Evaluation | None
     use_lns = neighbourhood if neighbourhood is not None else len(problem.tasks) >= LNS_MIN_TASKS
@@ -198,6 +208,7 @@ def improve(
             start_eval,
             clock_left=clock.left,
             reserve=_reserve(problem, time_limit),
+            deterministic_time=budget if workers == 1 else None,
             workers=workers,
             seed=seed,
             objective=objective,
@@ -224,7 +235,7 @@ def improve(
             time_limit=clock.left() - _reserve(problem, time_limit),
             workers=workers,
             seed=seed,
-            deterministic_time=(DETERMINISTIC_PER_SECOND * clock.left() if workers == 1 else None),
+            deterministic_time=budget if workers == 1 else None,
             listener=report.solution,
             stop=stop,
             parameters=parameters,
@@ -380,7 +391,7 @@ def solve_problem(
     workers: int = 2,
     seed: int = 0,
     hint: Solution | None = None,
-    strengthening: Strengthening = ALL_STRENGTHENINGS,
+    strengthening: Strengthening = DEFAULT_STRENGTHENING,
     parameters: Mapping[str, object] | None = None,
 ) -> SearchResult:
     """Solve a compiled problem directly, without a day or a start plan.

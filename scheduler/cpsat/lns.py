@@ -58,6 +58,7 @@ def neighbourhood_search(
     *,
     clock_left: Callable[[], float],
     reserve: float,
+    deterministic_time: float | None,
     workers: int,
     seed: int,
     objective: Objective,
@@ -79,6 +80,9 @@ def neighbourhood_search(
         Seconds left of the caller's time limit.
     reserve
         Seconds to keep back for the caller.
+    deterministic_time
+        When given, the whole search runs on this much CP-SAT deterministic time (one worker),
+        so the neighbourhoods and their results repeat from run to run.
 
     Returns
     -------
@@ -93,10 +97,8 @@ def neighbourhood_search(
     chooser = _Chooser(day, problem, rng)
     size = min(MAX_SIZE, max(MIN_SIZE, INITIAL_SIZE))
     sub_time = SUB_TIME
-    # One worker runs on CP-SAT's deterministic clock, so the number of neighbourhoods and
-    # their results repeat from run to run.
-    deterministic = workers == 1
-    budget = DETERMINISTIC_PER_SECOND * (clock_left() - reserve)
+    deterministic = deterministic_time is not None
+    budget = deterministic_time or 0.0
     while clock_left() - reserve > MIN_LEFT and not (stop is not None and stop.is_set()):
         if deterministic and budget <= 0:
             break
@@ -135,7 +137,9 @@ def neighbourhood_search(
             stop=stop,
             parameters=parameters,
         )
-        budget -= result.deterministic_time
+        # Charge at least a tenth of the share, so the number of neighbourhoods is bounded
+        # by the budget alone even when CP-SAT closes them in no deterministic time.
+        budget -= max(result.deterministic_time, 0.1 * det_limit)
         quick = (
             result.deterministic_time < 0.5 * det_limit
             if deterministic

@@ -17,7 +17,7 @@ from typing import Literal
 
 from ortools.sat.python import cp_model
 
-from scheduler.cpsat.constraints import ALL_STRENGTHENINGS, Strengthening, add_constraints
+from scheduler.cpsat.constraints import DEFAULT_STRENGTHENING, Strengthening, add_constraints
 from scheduler.cpsat.objective import (
     Terms,
     makespan_terms,
@@ -62,7 +62,7 @@ def build_model(
     problem: Problem,
     *,
     objective: Objective = "weighted-wait",
-    options: Strengthening = ALL_STRENGTHENINGS,
+    options: Strengthening = DEFAULT_STRENGTHENING,
     upper_bound: int | None = None,
 ) -> PlanningModel:
     """Build the CP-SAT model of ``problem``.

@@ -86,11 +86,20 @@ def test_dispatch_plan_maps_exactly_into_the_model(size: str, seed: int) -> None
 
 @pytest.mark.parametrize(("size", "neighbourhood"), [("medium", False), ("large", True)])
 def test_same_seed_one_worker_same_plan(size: str, neighbourhood: bool) -> None:
-    """Unproven searches too: one worker runs on CP-SAT's deterministic clock."""
+    """Unproven searches too: one worker runs on CP-SAT's deterministic clock (a small budget,
+    about a second here, far within the time limit even on a loaded machine)."""
     day = generate_day_object(size, 4)
     start = best_dispatch_plan(day)
     runs = [
-        improve(day, start, time_limit=4, workers=1, seed=7, neighbourhood=neighbourhood)
+        improve(
+            day,
+            start,
+            time_limit=30,
+            workers=1,
+            seed=7,
+            neighbourhood=neighbourhood,
+            deterministic_time=0.02,
+        )
         for _ in range(2)
     ]
     assert runs[0].assignments == runs[1].assignments
@@ -187,6 +196,7 @@ def test_warm_start_is_a_feasible_solution_of_the_model(size: str, seed: int, ru
     hinted variable to its value leaves a feasible model."""
     from ortools.sat.python import cp_model
 
+    from scheduler.cpsat import Strengthening
     from scheduler.cpsat.model import build_model
     from scheduler.cpsat.search import add_hint, canonical
 
@@ -194,7 +204,8 @@ def test_warm_start_is_a_feasible_solution_of_the_model(size: str, seed: int, ru
     start = best_dispatch_plan(day)
     problem = compile_day(day)
     solution, _ = solution_from_assignments(problem, start.assignments)
-    pm = build_model(problem, upper_bound=evaluate(problem, solution).value)
+    every = Strengthening(True, True, True, True)  # symmetry breaking relabels the hint
+    pm = build_model(problem, options=every, upper_bound=evaluate(problem, solution).value)
     add_hint(pm, canonical(problem, solution))
     hint = pm.model.proto.solution_hint
     for var, value in zip(hint.vars, hint.values, strict=True):
@@ -202,3 +213,14 @@ def test_warm_start_is_a_feasible_solution_of_the_model(size: str, seed: int, ru
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = 10
     assert solver.status_name(solver.solve(pm.model)) in ("OPTIMAL", "FEASIBLE")
+
+
+def test_every_strengthening_on_gives_valid_plans() -> None:
+    """The optional strengthenings off by default still make valid, no-worse plans."""
+    from scheduler.cpsat import Strengthening
+
+    day = generate_day_object("medium", 9, rush=True)
+    start = best_dispatch_plan(day)
+    every = Strengthening(True, True, True, True)
+    plan = improve(day, start, time_limit=2, strengthening=every)
+    assert_improves(day, start, plan)
