@@ -211,7 +211,20 @@ def load(
     day_file: Annotated[Path, typer.Argument(help="Day file (YAML) to store.")],
     db: DbOption = None,
     replace: Annotated[
-        bool, typer.Option("--replace", help="Replace the bookings already stored for the day.")
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace the bookings already stored for the day, if they all came from a "
+            "day file.",
+        ),
+    ] = False,
+    discard_online: Annotated[
+        bool,
+        typer.Option(
+            "--discard-online-bookings",
+            help="Replace the day even if it has bookings made online or as walk-ins, or day "
+            "events: they are deleted (implies --replace).",
+        ),
     ] = False,
 ) -> None:
     """Store a workshop and its day of bookings, planned so slots can be offered around them."""
@@ -222,7 +235,13 @@ def load(
     database = Database(_settings(db).database_url)
     try:
         upgrade(database)
-        result = load_day_file(database, day_file, replace=replace, now=_now())
+        result = load_day_file(
+            database,
+            day_file,
+            replace=replace or discard_online,
+            discard_online=discard_online,
+            now=_now(),
+        )
     finally:
         database.dispose()
     print(

@@ -2,26 +2,32 @@
 
 Service errors carry their own type, title and detail; validation errors name the field; an
 unexpected error is logged here with its traceback and answered as a plain 500 problem, so no
-traceback ever reaches a client.
+traceback ever reaches a client. The OpenAPI document says the same: every error response of
+every operation is ``application/problem+json`` with the ``Problem`` schema.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.db.session import is_retryable
-from api.services.errors import ServiceError
+from api.db.session import is_exclusion_violation, is_retryable
+from api.schemas import Problem
+from api.services.errors import ServiceError, SlotTaken
 
 log = logging.getLogger("workshop.api")
 MEDIA_TYPE = "application/problem+json"
+PROBLEM_REF = "#/components/schemas/Problem"
 _TITLES = {404: "Not found", 405: "Method not allowed", 409: "Conflict", 422: "Invalid request"}
+_LOCATIONS = ("body", "query", "path", "header")
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -31,22 +37,26 @@ def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> JS
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
 
 
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+def _field(error: Any) -> str:
+    """The request field a validation error is about: ``slot``, ``from``, ``at``, ``body``."""
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":
+        return "body"  # the body is not JSON at all; its loc ends in a character offset
+    parts = [str(p) for p in loc if p not in _LOCATIONS]
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
 async def _service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return problem(exc.status, exc.type, exc.title, exc.detail, field=exc.field)
+    response = JSONResponse(exc.problem(), status_code=exc.status, media_type=MEDIA_TYPE)
+    if exc.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
-        for e in exc.errors()
-    ]
+    errors = [{"field": _field(e), "message": str(e.get("msg", "invalid"))} for e in exc.errors()]
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
     return problem(
         422,
@@ -60,6 +70,9 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # FastAPI could not read the body (not UTF-8, not parseable)
+        detail = f"body: {exc.detail}" if isinstance(exc.detail, str) else "body: unreadable"
+        return problem(422, "validation-error", "Invalid request", detail, field="body")
     title = _TITLES.get(exc.status_code, "Error")
     detail = exc.detail if isinstance(exc.detail, str) else title
     slug = title.lower().replace(" ", "-")
@@ -70,7 +83,8 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """A lost connection is worth a retry (503); anything else is a bug (500), logged."""
+    """A lost connection is worth a retry (503); an overlap the database refused is a taken
+    slot (409), whichever write path ran into it; anything else is a bug (500), logged."""
     if is_retryable(exc):
         log.warning("database unavailable in %s %s: %s", request.method, request.url.path, exc)
         response = problem(
@@ -81,6 +95,10 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         )
         response.headers["Retry-After"] = "1"
         return response
+    if is_exclusion_violation(exc):
+        log.warning("overlap refused by the database in %s %s", request.method, request.url.path)
+        taken = SlotTaken("the time is no longer free (someone else took it); try again")
+        return await _service_error(request, taken)
     log.error("database error in %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
         500,
@@ -90,12 +108,42 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with every error response (4xx, 5xx) as a problem+json Problem
+    and a 422 on every operation that takes parameters or a body."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    doc = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    )
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if (operation.get("parameters") or operation.get("requestBody")) and (
+                "422" not in responses
+            ):
+                responses["422"] = {"description": "Invalid request"}
+            for code, response in responses.items():
+                if code.isdigit() and int(code) >= 400:
+                    response["content"] = {MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}}
+    for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's, no longer used
+        if f'"#/components/schemas/{name}"' not in json.dumps(doc):
+            schemas.pop(name, None)
+    app.openapi_schema = doc
+    return doc
+
+
 def install(app: FastAPI) -> None:
-    """Answer every error of ``app`` as problem+json."""
+    """Answer every error of ``app`` as problem+json, and document them so."""
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.middleware("http")
     async def _unexpected(request: Request, call_next: Any) -> Any:

@@ -7,11 +7,23 @@ Each model carries an example so the OpenAPI document at ``/openapi.json`` shows
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 ISO = "2026-11-26T09:00:00+08:00"
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def _in_calendar(moment: dt.datetime) -> dt.datetime:
+    """Times the service can plan for; far-off years would overflow on conversion."""
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(f"must lie between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return moment
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_in_calendar)]
+"""An ISO 8601 time with its UTC offset, in the years 2000 to 2100."""
 
 
 class Problem(BaseModel):
@@ -110,24 +122,26 @@ class HoldPublic(BaseModel):
         json_schema_extra={
             "example": {
                 "id": "H3f2a9c0d1e2b4a5c6d7e",
-                "expires_at": "2026-11-26T01:05:00+00:00",
+                "status": "held",
+                "expires_at": "2026-11-26T09:05:00+08:00",
                 "workshop": "city-motors",
                 "arrival": ISO,
                 "promised": "2026-11-26T10:20:00+08:00",
                 "waiting": False,
                 "services": ["MINOR"],
+                "booking": None,
             }
         }
     )
     id: str
-    expires_at: str
+    status: Literal["held", "expired", "confirmed"]
+    expires_at: str = Field(description="When the hold lapses, in the workshop's offset.")
     workshop: str
     arrival: str
     promised: str
     waiting: bool
     services: list[str]
-    status: str | None = None
-    booking: str | None = None
+    booking: str | None = Field(default=None, description="The booking it was confirmed as.")
 
 
 class Confirm(BaseModel):
@@ -203,9 +217,16 @@ class PlanRequest(BaseModel):
         json_schema_extra={"example": {"method": "dispatch", "time_limit": 5, "now": None}},
     )
     method: Literal["fcfs", "dispatch", "cpsat"] = "dispatch"
-    time_limit: float = Field(default=5.0, gt=0, le=300, description="Seconds the solver may take.")
-    now: dt.datetime | None = Field(
-        default=None, description="Operations started before this instant stay as they are."
+    time_limit: float | None = Field(
+        default=None,
+        gt=0,
+        le=300,
+        description="Seconds the solver may take (default: the service's solve_time_limit).",
+    )
+    now: Instant | None = Field(
+        default=None,
+        description="Operations started before this instant stay as they are (default: now; "
+        "within two days of the day).",
     )
 
 
@@ -217,6 +238,13 @@ class PromiseMove(BaseModel):
     before: str | None
     after: str | None
     minutes: int | None = Field(description="How much later (negative: earlier).")
+
+
+class ReleasedHold(BaseModel):
+    """A hold the changed day no longer has room for: released, its confirm answers 409."""
+
+    hold: str
+    reason: str
 
 
 class Replanned(BaseModel):
@@ -239,15 +267,22 @@ class Replanned(BaseModel):
                     }
                 ],
                 "unscheduled": [],
+                "released_holds": [],
+                "event": 7,
             }
         }
     )
     version: int
     status: str
-    objective: float
+    objective: int | float = Field(
+        description="Exact: an integer when whole, else the nearest number (as in plan files)."
+    )
     frozen: int = Field(description="Operations already started, kept as they were.")
     moved: list[PromiseMove]
     unscheduled: list[dict[str, str]]
+    released_holds: list[ReleasedHold] = Field(
+        default_factory=list, description="Holds the change left no room for."
+    )
     event: int | None = None
 
 
@@ -269,24 +304,65 @@ class DayEvent(BaseModel):
         },
     )
     kind: Literal["overrun", "absent", "part-late", "walk-in"]
-    at: dt.datetime | None = Field(default=None, description="When it happened (default: now).")
-    booking: str | None = None
+    at: Instant | None = Field(
+        default=None, description="When it happened, within the day (default: now)."
+    )
+    booking: str | None = Field(default=None, max_length=100)
     minutes: int | None = Field(default=None, gt=0, le=1440)
-    technician: str | None = None
-    until: dt.datetime | None = None
-    sku: str | None = None
-    expected: dt.datetime | None = None
-    arrives: dt.datetime | None = None
-    quantity: int | None = Field(default=None, gt=0)
-    services: list[str] | None = None
+    technician: str | None = Field(default=None, max_length=100)
+    until: Instant | None = Field(
+        default=None, description="End of an absence, after 'at' (default: end of the day)."
+    )
+    sku: str | None = Field(default=None, max_length=100)
+    expected: Instant | None = None
+    arrives: Instant | None = None
+    quantity: int | None = Field(default=None, gt=0, le=100_000)
+    services: list[str] | None = Field(default=None, max_length=20)
     waiting: bool = True
-    customer: str = ""
-    vehicle: str = ""
+    customer: str = Field(default="", max_length=200)
+    vehicle: str = Field(default="", max_length=100)
     method: Literal["dispatch", "cpsat"] = Field(
         default="cpsat",
         description="cpsat: the repair plan improved by CP-SAT with a stability penalty; "
         "dispatch: the repair plan alone (fastest).",
     )
-    time_limit: float = Field(
-        default=3.0, gt=0, le=120, description="Seconds the re-plan may take."
+    time_limit: float | None = Field(
+        default=None,
+        gt=0,
+        le=120,
+        description="Seconds the re-plan may take (default: the service's solve_time_limit).",
     )
+
+
+class PlannedOperation(BaseModel):
+    """One operation of a booking on a technician in a bay (``operation``: index in its
+    service)."""
+
+    booking: str
+    service: str
+    operation: int
+    bay: str
+    technician: str
+    start: str
+    end: str
+
+
+class UnscheduledBooking(BaseModel):
+    """A booking the plan could not place today, and why."""
+
+    booking: str
+    reason: str
+
+
+class PlanFile(BaseModel):
+    """A day's plan in the plan-file format (``workshop plan --out``); numbers are exact."""
+
+    workshop: str
+    date: dt.date
+    status: Literal["OPTIMAL", "FEASIBLE", "HEURISTIC"]
+    objective: int | float
+    objective_parts: dict[str, int | float]
+    lower_bound: int | float
+    assignments: list[PlannedOperation]
+    unscheduled: list[UnscheduledBooking]
+    kpis: dict[str, Any]

@@ -1,7 +1,8 @@
 """Settings of the service, read from the environment (``WORKSHOP_*``) by pydantic-settings.
 
 Nothing configured gives a working service: a SQLite file ``workshop.db`` in the working folder,
-holds that last five minutes and a solver pool of one worker process.
+holds that last five minutes, idempotency keys kept for a day and a solver pool of one worker
+process.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ class Settings(BaseSettings):
         default=1, ge=0, le=64, description="Worker processes for solves (0: in-process)."
     )
     solve_time_limit: float = Field(
-        default=10.0, gt=0, le=600, description="Default solve seconds."
+        default=5.0,
+        gt=0,
+        le=300,
+        description="Seconds a re-plan or day event may solve when the request does not say.",
+    )
+    idempotency_hours: float = Field(
+        default=24.0, gt=0, le=24 * 30, description="How long an Idempotency-Key's answer is kept."
     )
     migrate_on_start: bool = Field(
         default=True, description="Apply migrations when the app starts."

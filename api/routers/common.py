@@ -1,35 +1,29 @@
-"""Shared bits of the routers: problem responses for the OpenAPI document, answers."""
+"""Shared bits of the routers: the error responses each operation documents."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi import Response
 
-from api.problems import MEDIA_TYPE
-from api.schemas import Problem
 from api.services.idempotency import Answer
+
+_TEXT = {
+    404: "Unknown id",
+    409: "Conflict (slot taken, hold expired)",
+    422: "Invalid request",
+    503: "Unavailable (the database or the solver); retry",
+}
 
 
 def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for problem+json answers."""
-    text = {
-        404: "Unknown id",
-        409: "Conflict (slot taken, hold expired)",
-        422: "Invalid request",
-        503: "Unavailable",
-    }
-    return {
-        code: {
-            "model": Problem,
-            "description": text.get(code, "Error"),
-            "content": {MEDIA_TYPE: {}},
-        }
-        for code in codes
-    }
+    """OpenAPI ``responses`` entries for error answers, 503 always among them (the database
+    may be away); ``api.problems`` documents each as application/problem+json."""
+    return {code: {"description": _TEXT.get(code, "Error")} for code in sorted({*codes, 503})}
 
 
-def answer(result: Answer) -> JSONResponse:
-    """A service answer as JSON; replays say so in ``Idempotent-Replayed``."""
-    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
-    return JSONResponse(result.body, status_code=result.status, headers=headers)
+def replayed(result: Answer, response: Response) -> dict[str, Any]:
+    """The body of a service answer; a replay says so in ``Idempotent-Replayed``."""
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return result.body

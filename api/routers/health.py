@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from api.db.migrate import current, head
 from api.deps import ContextDep
+from api.routers.common import problems
 from api.schemas import Health
 from api.services.errors import Unavailable
 
@@ -18,7 +19,7 @@ def healthz() -> Health:
     return Health()
 
 
-@router.get("/readyz", response_model=Health, responses={503: {"description": "Not ready"}})
+@router.get("/readyz", response_model=Health, responses=problems(503))
 def readyz(ctx: ContextDep) -> Health:
     """The database answers and its schema is the newest one."""
     try:

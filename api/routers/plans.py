@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from api.deps import ContextDep
 from api.routers.common import problems
 from api.routers.workshops import WorkshopId
-from api.schemas import DayEvent, PlanRequest, Replanned
+from api.schemas import DayEvent, PlanFile, PlanRequest, Replanned
 from api.services import daily, plans
 from api.services.context import now_utc
 
@@ -38,7 +38,7 @@ PLAN_EXAMPLE: dict[str, Any] = {
     "unscheduled": [],
     "kpis": {},
 }
-_PLAN_RESPONSE = {
+_PLAN_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The plan in the plan-file format; its stored version in Plan-Version.",
         "content": {"application/json": {"example": PLAN_EXAMPLE}},
@@ -47,7 +47,9 @@ _PLAN_RESPONSE = {
 }
 
 
-@router.get("/workshops/{workshop_id}/plans/{date}", responses=_PLAN_RESPONSE)
+@router.get(
+    "/workshops/{workshop_id}/plans/{date}", response_model=PlanFile, responses=_PLAN_RESPONSE
+)
 def get_plan(ctx: ContextDep, workshop_id: WorkshopId, date: DatePath) -> JSONResponse:
     """The day's current plan (bookings confirmed since the last re-plan included)."""
     found = plans.current_plan(ctx.db, workshop_id, date, now_utc(ctx))
@@ -56,7 +58,8 @@ def get_plan(ctx: ContextDep, workshop_id: WorkshopId, date: DatePath) -> JSONRe
 
 @router.get(
     "/workshops/{workshop_id}/plans/{date}/versions/{version}",
-    responses={200: _PLAN_RESPONSE[200], **problems(404, 422)},
+    response_model=PlanFile,
+    responses=_PLAN_RESPONSE,
 )
 def get_plan_version(
     ctx: ContextDep,
@@ -80,7 +83,8 @@ def replan(
     date: DatePath,
     body: Annotated[PlanRequest | None, Body()] = None,
 ) -> Replanned:
-    """Re-plan the day and store it as a new version (operations started before ``now`` stay)."""
+    """Re-plan the day and store it as a new version (operations started before ``now`` stay;
+    holds the day no longer has room for are released)."""
     request = body or PlanRequest()
     return Replanned(
         **daily.replan_day(

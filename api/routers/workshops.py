@@ -6,11 +6,10 @@ import datetime as dt
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import ContextDep, IdempotencyKey
-from api.routers.common import answer, problems
+from api.routers.common import problems, replayed
 from api.schemas import (
     BookingList,
     BookingPublic,
@@ -18,6 +17,7 @@ from api.schemas import (
     Confirmed,
     HoldCreate,
     HoldPublic,
+    Instant,
     SlotList,
     SlotPublic,
     WorkshopPublic,
@@ -30,7 +30,12 @@ BookingId = Annotated[str, Path(min_length=1, max_length=100, description="Booki
 HoldId = Annotated[str, Path(min_length=1, max_length=64, description="Hold id.")]
 
 
-@router.get("/workshops", response_model=list[WorkshopPublic], tags=["workshops"])
+@router.get(
+    "/workshops",
+    response_model=list[WorkshopPublic],
+    responses=problems(),
+    tags=["workshops"],
+)
 def list_workshops(ctx: ContextDep) -> list[WorkshopPublic]:
     """Every stored workshop with the dates it has days for."""
     return [WorkshopPublic(**asdict(w)) for w in workshops.list_workshops(ctx.db)]
@@ -39,7 +44,7 @@ def list_workshops(ctx: ContextDep) -> list[WorkshopPublic]:
 @router.get(
     "/workshops/{workshop_id}",
     response_model=WorkshopPublic,
-    responses=problems(404),
+    responses=problems(404, 422),
     tags=["workshops"],
 )
 def get_workshop(ctx: ContextDep, workshop_id: WorkshopId) -> WorkshopPublic:
@@ -61,10 +66,10 @@ def get_slots(
     ],
     waiting: Annotated[bool, Query(description="true: the customer waits in the lounge.")] = False,
     start: Annotated[
-        dt.datetime | None, Query(alias="from", description="Earliest drop-off (default now).")
+        Instant | None, Query(alias="from", description="Earliest drop-off (default now).")
     ] = None,
     end: Annotated[
-        dt.datetime | None, Query(alias="to", description="Latest drop-off (default +1 day).")
+        Instant | None, Query(alias="to", description="Latest drop-off (default +1 day).")
     ] = None,
 ) -> SlotList:
     """Exact drop-off offers: each has a technician, bay and parts behind it."""
@@ -89,14 +94,19 @@ def get_slots(
     tags=["booking"],
 )
 def create_hold(
-    ctx: ContextDep, workshop_id: WorkshopId, body: HoldCreate, key: IdempotencyKey = None
-) -> JSONResponse:
+    ctx: ContextDep,
+    workshop_id: WorkshopId,
+    body: HoldCreate,
+    response: Response,
+    key: IdempotencyKey = None,
+) -> HoldPublic:
     """Hold an offered slot for a few minutes; 409 when it is no longer free."""
-    return answer(booking.create_hold(ctx=ctx, workshop_id=workshop_id, slot=body.slot, key=key))
+    result = booking.create_hold(ctx=ctx, workshop_id=workshop_id, slot=body.slot, key=key)
+    return HoldPublic(**replayed(result, response))
 
 
 @router.get(
-    "/holds/{hold_id}", response_model=HoldPublic, responses=problems(404), tags=["booking"]
+    "/holds/{hold_id}", response_model=HoldPublic, responses=problems(404, 422), tags=["booking"]
 )
 def get_hold(ctx: ContextDep, hold_id: HoldId) -> HoldPublic:
     """A hold and its status (held, expired, confirmed)."""
@@ -104,7 +114,7 @@ def get_hold(ctx: ContextDep, hold_id: HoldId) -> HoldPublic:
 
 
 @router.delete(
-    "/holds/{hold_id}", response_model=HoldPublic, responses=problems(404), tags=["booking"]
+    "/holds/{hold_id}", response_model=HoldPublic, responses=problems(404, 422), tags=["booking"]
 )
 def release_hold(ctx: ContextDep, hold_id: HoldId) -> HoldPublic:
     """Let a hold go before it expires."""
@@ -119,14 +129,18 @@ def release_hold(ctx: ContextDep, hold_id: HoldId) -> HoldPublic:
     tags=["booking"],
 )
 def confirm_hold(
-    ctx: ContextDep, hold_id: HoldId, body: Confirm, key: IdempotencyKey = None
-) -> JSONResponse:
-    """Book a held slot; an expired hold cannot be confirmed (409)."""
-    return answer(
-        booking.confirm_hold(
-            ctx=ctx, hold_id=hold_id, customer=body.customer, vehicle=body.vehicle, key=key
-        )
+    ctx: ContextDep,
+    hold_id: HoldId,
+    body: Confirm,
+    response: Response,
+    key: IdempotencyKey = None,
+) -> Confirmed:
+    """Book a held slot; an expired hold, or one the day no longer has room for, cannot be
+    confirmed (409)."""
+    result = booking.confirm_hold(
+        ctx=ctx, hold_id=hold_id, customer=body.customer, vehicle=body.vehicle, key=key
     )
+    return Confirmed(**replayed(result, response))
 
 
 @router.get(
@@ -149,7 +163,7 @@ def list_bookings(
 @router.get(
     "/workshops/{workshop_id}/bookings/{booking_id}",
     response_model=BookingPublic,
-    responses=problems(404),
+    responses=problems(404, 422),
     tags=["bookings"],
 )
 def get_booking(ctx: ContextDep, workshop_id: WorkshopId, booking_id: BookingId) -> BookingPublic:
@@ -162,7 +176,7 @@ def get_booking(ctx: ContextDep, workshop_id: WorkshopId, booking_id: BookingId)
 @router.delete(
     "/workshops/{workshop_id}/bookings/{booking_id}",
     response_model=BookingPublic,
-    responses=problems(404),
+    responses=problems(404, 422),
     tags=["bookings"],
 )
 def cancel_booking(

@@ -5,8 +5,10 @@ committed schedule (bookings and unexpired holds) at the earliest moment a quali
 a matching bay and the parts are there, without moving anything already promised. That
 insertion is the witness; it travels in the signed slot token and is re-checked under the day's
 lock when the slot is held, so a hold either reserves exactly what was offered or gets a 409.
-Holds carry an expiry time; every write to a day first releases expired holds, so correctness
-never depends on a background job.
+Holds carry an expiry time; every write to a day first releases the day's expired holds (under
+the day's lock, ``schedule.lock_day``), so correctness never depends on a background job. A
+hold is checked once more when it is confirmed: a day event may have taken its technician or
+bay away since.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from api.db.models import (
     BOOKED,
@@ -35,22 +37,26 @@ from api.db.models import (
     HoldRow,
     WorkshopRow,
 )
-from api.db.session import sqlstate
+from api.db.session import is_exclusion_violation, is_unique_violation
 from api.services.context import Context, now_utc
 from api.services.errors import Conflict, HoldExpired, Invalid, NotFound, SlotTaken
-from api.services.idempotency import Answer, remember, request_hash, stored_answer
+from api.services.idempotency import Answer, Keyed, once
 from api.services.schedule import (
+    HOLD_PREFIX,
     Schedule,
+    add_bookings,
     bump,
-    expire_holds,
-    find_day,
+    get_day,
     get_workshop_row,
     load_schedule,
-    release_booking_pks,
-    release_hold_ids,
+    lock_day,
+    open_day,
+    release_assignments,
+    release_holds,
     reserve,
     utc,
     workshop_of,
+    workshops,
 )
 from api.services.tokens import SlotOffer, decode, encode
 from scheduler.clock import from_datetime, to_datetime, to_iso, zone
@@ -72,23 +78,16 @@ class Slot:
     services: tuple[str, ...]
 
 
-def _loaded(dispatcher: Dispatcher, assignments: Sequence[Assignment]) -> Dispatcher:
+def _loaded(day: Day, assignments: Sequence[Assignment]) -> Dispatcher:
+    """A dispatcher holding the committed schedule (BookingNotPlaced if it is inconsistent)."""
+    dispatcher = Dispatcher(day)
     for a in assignments:
         dispatcher.reserve(a)
     return dispatcher
 
 
-def _unplace(dispatcher: Dispatcher, day: Day, assignments: Sequence[Assignment]) -> None:
-    """Take a tentative insertion back out, so the next candidate sees the committed schedule."""
-    for a in assignments:
-        dispatcher.techs[a.technician].release(a.start, a.end)
-        dispatcher.bays[a.bay].release(a.start, a.end)
-        op = day.workshop.services[a.service].operations[a.operation]
-        for sku, qty in op.parts.items():
-            dispatcher.stock[sku].untake(a.start, qty)
-
-
-def _check_services(workshop: Workshop, services: Sequence[str]) -> tuple[str, ...]:
+def check_services(workshop: Workshop, services: Sequence[str]) -> tuple[str, ...]:
+    """The service codes asked for, each once and in the catalogue; Invalid otherwise."""
     codes = tuple(s.strip() for s in services if s.strip())
     if not codes:
         raise Invalid("give at least one service code, e.g. services=MINOR", field="services")
@@ -99,12 +98,6 @@ def _check_services(workshop: Workshop, services: Sequence[str]) -> tuple[str, .
             known = ", ".join(sorted(workshop.services))
             raise Invalid(f"unknown service code {code!r} (catalogue: {known})", field="services")
     return codes
-
-
-def _aware(moment: dt.datetime, name: str) -> dt.datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise Invalid(f"{name} needs a UTC offset, e.g. 2026-11-26T08:00:00+08:00", field=name)
-    return moment
 
 
 def find_slots(
@@ -120,10 +113,11 @@ def find_slots(
 
     Candidates are every ``slot_step_minutes`` of opening hours, not in the past. The day's
     schedule is read once per date and each candidate is inserted and taken back out.
+    ``start`` and ``end`` are aware (the HTTP schema bounds them to the years 2000-2100).
     """
     now = now_utc(ctx)
-    start = max(_aware(start, "from"), now) if start is not None else now
-    end = _aware(end, "to") if end is not None else start + dt.timedelta(days=1)
+    start = max(start, now) if start is not None else now
+    end = end if end is not None else start + dt.timedelta(days=1)
     if end <= start:
         raise Invalid("'to' must be later than 'from' (and than now)", field="to")
     if end - start > dt.timedelta(days=ctx.settings.max_slot_days):
@@ -135,8 +129,8 @@ def find_slots(
 
     def work(session: Session) -> list[Slot]:
         out: list[Slot] = []
-        base = _workshop(session, workshop_id, caches)
-        codes = _check_services(base, services)
+        base = workshop_of(get_workshop_row(session, workshop_id).config)
+        codes = check_services(base, services)
         tz = zone(base.timezone)
         date = start.astimezone(tz).date()
         while to_datetime(date, tz, 0) < end:
@@ -156,12 +150,33 @@ class _Cached:
 
 
 class _SlotCaches:
-    """This app's parsed workshops and committed schedules (never shared between databases)."""
+    """This app's committed schedules by (day, version) (never shared between databases)."""
 
     def __init__(self) -> None:
         self.schedules: OrderedDict[tuple[int, int], _Cached] = OrderedDict()
-        self.workshops: dict[tuple[str, dt.datetime], Workshop] = {}
         self.lock = threading.Lock()
+
+    def get(self, key: tuple[int, int], now: dt.datetime) -> _Cached | None:
+        """The entry for ``key`` if there is one and no hold in it has expired by ``now``."""
+        with self.lock:
+            found = self.schedules.get(key)
+        if found is None or (found.valid_until is not None and now >= found.valid_until):
+            return None
+        return found
+
+    def put(self, key: tuple[int, int], entry: _Cached) -> None:
+        """Keep ``entry`` (the 128 most recent entries are kept)."""
+        with self.lock:
+            self.schedules[key] = entry
+            while len(self.schedules) > 128:
+                self.schedules.popitem(last=False)
+
+
+def clear_caches(ctx: Context) -> None:
+    """Forget every cached schedule and parsed workshop, as after a change to every day (the
+    slot benchmark's ``--cold`` measures queries from here)."""
+    ctx.caches.clear()
+    workshops.clear()
 
 
 def _caches(ctx: Context) -> _SlotCaches:
@@ -169,23 +184,6 @@ def _caches(ctx: Context) -> _SlotCaches:
     if found is None:
         found = ctx.caches.setdefault("slots", _SlotCaches())
     assert isinstance(found, _SlotCaches)
-    return found
-
-
-def _workshop(session: Session, workshop_id: str, caches: _SlotCaches) -> Workshop:
-    """The workshop's base data, re-read only when the workshop row changes."""
-    stamp = session.scalar(select(WorkshopRow.updated_at).where(WorkshopRow.id == workshop_id))
-    if stamp is None:
-        raise NotFound(f"no workshop {workshop_id!r}")
-    key = (workshop_id, stamp)
-    with caches.lock:
-        found = caches.workshops.get(key)
-    if found is None:
-        found = workshop_of(get_workshop_row(session, workshop_id).config)
-        with caches.lock:
-            if len(caches.workshops) > 256:
-                caches.workshops.clear()
-            caches.workshops[key] = found
     return found
 
 
@@ -199,9 +197,10 @@ def _committed(
 ) -> tuple[Day, tuple[Assignment, ...]]:
     """The day and its committed schedule, from a per-process cache when nothing changed.
 
-    Every change to a day's schedule bumps ``schedule_version`` in the same transaction, and
-    a hold's expiry is the only change that happens without a write, so an entry is good for
-    its (day, version) until the first live hold in it expires.
+    Every change to a day's schedule bumps ``schedule_version`` in the same transaction; a
+    hold's expiry is the only change that does not (no reader sees an expired hold, released
+    or not), so an entry is good for its (day, version) until the first live hold in it
+    expires.
     """
     found = session.execute(
         select(DayRow.id, DayRow.schedule_version).where(
@@ -211,17 +210,14 @@ def _committed(
     if found is None:
         return Day(base, date, ()), ()
     key = (int(found[0]), int(found[1]))
-    with caches.lock:
-        cached = caches.schedules.get(key)
-    if cached is not None and (cached.valid_until is None or now < cached.valid_until):
+    cached = caches.get(key, now)
+    if cached is not None:
         return cached.day, cached.committed
     row = session.get(DayRow, key[0])
     assert row is not None
+    # The read is one snapshot (Database.read), so the rows read match the version read.
     entry = _load_entry(session, row, now)
-    # Cache it only if no write landed while it was read (each write bumps the version).
-    after = session.scalar(select(DayRow.schedule_version).where(DayRow.id == key[0]))
-    if row.schedule_version == key[1] == after:
-        _remember(caches, key, entry)
+    caches.put(key, entry)
     return entry.day, entry.committed
 
 
@@ -239,24 +235,16 @@ def _load_entry(session: Session, row: DayRow, now: dt.datetime) -> _Cached:
     )
 
 
-def _remember(caches: _SlotCaches, key: tuple[int, int], entry: _Cached) -> None:
-    with caches.lock:
-        caches.schedules[key] = entry
-        while len(caches.schedules) > 128:
-            caches.schedules.popitem(last=False)
-
-
 def _committed_locked(
     session: Session, row: DayRow, now: dt.datetime, caches: _SlotCaches
 ) -> tuple[Day, tuple[Assignment, ...]]:
     """The committed schedule of a day whose row this transaction has locked.
 
-    Nothing is cached from here: this transaction may still roll back.
+    Under the lock the version cannot change, so a cached copy of it is exact; nothing is
+    cached from here, since this transaction may still roll back.
     """
-    key = (row.id, row.schedule_version)
-    with caches.lock:
-        cached = caches.schedules.get(key)
-    if cached is not None and (cached.valid_until is None or now < cached.valid_until):
+    cached = caches.get((row.id, row.schedule_version), now)
+    if cached is not None:
         return cached.day, cached.committed
     entry = _load_entry(session, row, now)
     return entry.day, entry.committed
@@ -287,13 +275,14 @@ def _offers(
         if not start <= instant < end:
             continue
         if dispatcher is None:
-            dispatcher = _loaded(Dispatcher(day), committed)
+            dispatcher = _loaded(day, committed)
         probe = Booking(id="offer", services=codes, arrival=arrival, waiting=waiting)
         try:
             witness = dispatcher.place(probe)
         except BookingNotPlaced:
             continue
-        _unplace(dispatcher, day, witness)
+        for a in witness:  # take the insertion back out: the next candidate sees the day
+            dispatcher.release(a)
         promised = max(a.end for a in witness)
         offer = SlotOffer(
             ws.id, day.date.isoformat(), codes, waiting, arrival, promised, tuple(witness)
@@ -316,61 +305,58 @@ def _offers(
 def _witness_problem(dispatcher: Dispatcher, day: Day, offer: SlotOffer) -> str | None:
     """Why the offer's witness no longer fits the schedule loaded in ``dispatcher``, or None.
 
-    Checks the witness against the rules as well (skills, bay kinds, durations, order), since
-    the day's data may have changed since the offer was made.
+    The witness is reserved in ``dispatcher`` as it is checked. Beyond what
+    ``Dispatcher.conflict`` checks (skills, bay kinds, durations, free time, parts), the
+    operations must still be the services' operations in order, none before the drop-off,
+    since the day's data may have changed since the offer was made.
     """
-    ws = day.workshop
-    expected = [
-        (code, i) for code in offer.services for i in range(len(ws.services[code].operations))
-    ]
-    got = [(a.service, a.operation) for a in offer.witness]
-    if got != expected:
+    services = day.workshop.services
+    try:
+        expected = [(c, i) for c in offer.services for i in range(len(services[c].operations))]
+    except KeyError as exc:
+        return f"service {exc.args[0]} is no longer offered"
+    if [(a.service, a.operation) for a in offer.witness] != expected:
         return "the offer does not match the service catalogue any more"
     previous_end = offer.arrival
-    taken: list[Assignment] = []
-    try:
-        for a in offer.witness:
-            op = ws.services[a.service].operations[a.operation]
-            tech, bay = ws.technician(a.technician), ws.bay(a.bay)
-            if op.skill not in tech.skills or op.bay not in bay.kinds:
-                return f"{tech.id} or {bay.id} can no longer do {a.service}"
-            if a.end - a.start != tech.duration(op) or a.start < previous_end:
-                return "the offer's times do not fit the work"
-            if not dispatcher.techs[tech.id].free(a.start, a.end):
-                return f"technician {tech.id} is no longer free then"
-            if not dispatcher.bays[bay.id].free(a.start, a.end):
-                return f"bay {bay.id} is no longer free then"
-            for sku, qty in op.parts.items():
-                if dispatcher.stock[sku].earliest(a.start, qty) != a.start:
-                    return f"part {sku} is no longer in stock then"
-            dispatcher.techs[tech.id].occupy(a.start, a.end)
-            dispatcher.bays[bay.id].occupy(a.start, a.end)
-            for sku, qty in op.parts.items():
-                dispatcher.stock[sku].take(a.start, qty)
-            taken.append(a)
-            previous_end = a.end
-    except KeyError as exc:
-        return f"{exc.args[0]} is no longer part of the workshop"
+    for a in offer.witness:
+        if a.start < previous_end:
+            return "the offer's times do not fit the work"
+        problem = dispatcher.conflict(a)
+        if problem is not None:
+            return problem
+        dispatcher.reserve(a)
+        previous_end = a.end
     return None
 
 
-def _lock_day_by_id(session: Session, day_id: int) -> DayRow:
-    # The day's data (config) is large and rarely needed here: it loads only when used.
-    return session.scalars(
-        select(DayRow)
-        .options(defer(DayRow.config))
-        .where(DayRow.id == day_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+def _reserve_hold(session: Session, row: DayRow, day: Day, offer: SlotOffer, hold_id: str) -> None:
+    """Store the hold's witness; the exclusion constraint refusing it is a SlotTaken (409)."""
+    witness = [
+        Assignment(
+            a.start, a.end, HOLD_PREFIX + hold_id, a.service, a.operation, a.bay, a.technician
+        )
+        for a in offer.witness
+    ]
+    try:
+        with session.begin_nested():
+            reserve(session, row, day.workshop, witness, hold_id=hold_id)
+    except IntegrityError as exc:
+        if not is_exclusion_violation(exc):
+            raise
+        raise SlotTaken("the slot is no longer free; ask for fresh offers") from exc
 
 
 def create_hold(*, ctx: Context, workshop_id: str, slot: str, key: str | None) -> Answer:
-    """Hold an offered slot for ``hold_minutes``: 201 with the hold, or SlotTaken (409)."""
-    from api.services.schedule import lock_day
+    """Hold an offered slot for ``hold_minutes``: 201 with the hold, or SlotTaken (409).
 
-    endpoint = f"POST /workshops/{workshop_id}/holds"
-    digest = request_hash({"slot": slot})
+    With an Idempotency-Key the first answer, 201 or 409, is the answer to every retry.
+    """
+    request = Keyed.of(
+        key,
+        f"POST /workshops/{workshop_id}/holds",
+        {"slot": slot},
+        hours=ctx.settings.idempotency_hours,
+    )
 
     def work(session: Session) -> Answer:
         now = now_utc(ctx)
@@ -378,87 +364,75 @@ def create_hold(*, ctx: Context, workshop_id: str, slot: str, key: str | None) -
         offer = decode(slot, ctx.token_key)
         if offer.workshop != workshop_id:
             raise Invalid("the slot token is for another workshop", field="slot")
-        date = dt.date.fromisoformat(offer.date)
-        row = lock_day(session, ws_row, date, now)
-        replay = stored_answer(session, key, endpoint, digest)
-        if replay is not None:
-            return replay
-        expire_holds(session, row, now)
-        # Under the lock the version cannot change, so a cached copy of it is exact.
-        day, committed = _committed_locked(session, row, now, _caches(ctx))
-        tz = zone(day.workshop.timezone)
-        if to_datetime(date, tz, offer.arrival) < now:
-            raise SlotTaken("the slot's drop-off time has passed; ask for fresh offers")
-        dispatcher = _loaded(Dispatcher(day), committed)
-        problem = _witness_problem(dispatcher, day, offer)
-        if problem is not None:
-            raise SlotTaken(f"the slot is no longer free: {problem}; ask for fresh offers")
-        hold_id = "H" + uuid.uuid4().hex[:20]
-        expires = now + dt.timedelta(minutes=ctx.settings.hold_minutes)
-        session.add(
-            HoldRow(
-                id=hold_id,
-                workshop_id=workshop_id,
-                day_id=row.id,
-                services=list(offer.services),
-                arrival=offer.arrival,
-                waiting=offer.waiting,
-                promised=offer.promised,
-                expires_at=expires,
-                status=HELD,
-                created_at=now,
-            )
-        )
-        session.flush()
-        reserve(session, row, day.workshop, offer.witness, hold_id=hold_id)
-        bump(row)
-        answer = Answer(
-            201,
-            {
-                "id": hold_id,
-                "expires_at": utc(expires).isoformat(),
-                "workshop": workshop_id,
-                "arrival": to_iso(date, tz, offer.arrival),
-                "promised": to_iso(date, tz, offer.promised),
-                "waiting": offer.waiting,
-                "services": list(offer.services),
-            },
-        )
-        remember(session, key, endpoint, digest, answer, now)
-        return answer
+        row = open_day(session, ws_row, dt.date.fromisoformat(offer.date), now)
+        return once(session, request, now, lambda: _hold(session, ctx, row, offer, now))
 
-    return _write(ctx, work)
+    return _write(ctx, work).success()
+
+
+def _hold(
+    session: Session, ctx: Context, row: DayRow, offer: SlotOffer, now: dt.datetime
+) -> Answer:
+    day, committed = _committed_locked(session, row, now, _caches(ctx))
+    tz = zone(day.workshop.timezone)
+    if to_datetime(row.date, tz, offer.arrival) < now:
+        raise SlotTaken("the slot's drop-off time has passed; ask for fresh offers")
+    problem = _witness_problem(_loaded(day, committed), day, offer)
+    if problem is not None:
+        raise SlotTaken(f"the slot is no longer free: {problem}; ask for fresh offers")
+    hold = HoldRow(
+        id="H" + uuid.uuid4().hex[:20],
+        workshop_id=row.workshop_id,
+        day_id=row.id,
+        services=list(offer.services),
+        arrival=offer.arrival,
+        waiting=offer.waiting,
+        promised=offer.promised,
+        # Whole seconds, so the time answered is exactly the time stored.
+        expires_at=(now + dt.timedelta(minutes=ctx.settings.hold_minutes)).replace(microsecond=0),
+        status=HELD,
+        created_at=now,
+    )
+    session.add(hold)
+    session.flush()
+    _reserve_hold(session, row, day, offer, hold.id)
+    bump(row)
+    return Answer(201, _hold_public(hold, row, now, day.workshop.timezone))
 
 
 def _write(ctx: Context, work: Any) -> Answer:
-    """Run a write; an exclusion-constraint refusal is a 409, a key raced in is replayed."""
+    """Run a keyed write; if the same key was committed meanwhile, run it again to replay it."""
     try:
         result: Answer = ctx.db.write(work)
         return result
     except IntegrityError as exc:
-        code = sqlstate(exc)
-        if code == "23P01":  # exclusion_violation: the database refused an overlap
-            raise SlotTaken("the slot is no longer free; ask for fresh offers") from exc
-        if code == "23505" or "UNIQUE" in str(exc):  # the same key committed meanwhile
-            retried: Answer = ctx.db.write(work)
-            return retried
-        raise
+        if not is_unique_violation(exc):
+            raise
+        retried: Answer = ctx.db.write(work)
+        return retried
+
+
+def _locked_hold(session: Session, hold_id: str, now: dt.datetime) -> tuple[HoldRow, DayRow]:
+    """The hold and its day, locked (expired holds released); NotFound for an unknown id."""
+    day_id = session.scalar(select(HoldRow.day_id).where(HoldRow.id == hold_id))
+    if day_id is None:
+        raise NotFound(f"no hold {hold_id!r}")
+    row = lock_day(session, day_id, now)
+    hold = session.get(HoldRow, hold_id, populate_existing=True)
+    assert hold is not None
+    return hold, row
 
 
 def release_hold(*, ctx: Context, hold_id: str) -> dict[str, Any]:
     """Let a hold go before it expires (the customer changed their mind)."""
 
     def work(session: Session) -> dict[str, Any]:
-        hold = session.get(HoldRow, hold_id)
-        if hold is None:
-            raise NotFound(f"no hold {hold_id!r}")
-        row = _lock_day_by_id(session, hold.day_id)
-        session.refresh(hold)
+        now = now_utc(ctx)
+        hold, row = _locked_hold(session, hold_id, now)
         if hold.status == HELD:
-            release_hold_ids(session, [hold.id])
-            hold.status = EXPIRED
+            release_holds(session, [hold.id])
             bump(row)
-        return _hold_public(hold, row, now_utc(ctx), _timezone(session, hold.workshop_id))
+        return _hold_public(hold, row, now, _timezone(session, hold.workshop_id))
 
     result: dict[str, Any] = ctx.db.write(work)
     return result
@@ -473,13 +447,14 @@ def _timezone(session: Session, workshop_id: str) -> str:
 
 def _hold_public(hold: HoldRow, row: DayRow, now: dt.datetime, tz_name: str) -> dict[str, Any]:
     tz = zone(tz_name)
+    expires = utc(hold.expires_at)
     status = hold.status
-    if status == HELD and utc(hold.expires_at) <= now:
+    if status == HELD and expires <= now:
         status = EXPIRED
     return {
         "id": hold.id,
         "status": status,
-        "expires_at": utc(hold.expires_at).isoformat(),
+        "expires_at": expires.astimezone(tz).isoformat(),
         "workshop": hold.workshop_id,
         "arrival": to_iso(row.date, tz, hold.arrival),
         "promised": to_iso(row.date, tz, hold.promised),
@@ -511,85 +486,95 @@ def confirm_hold(
     vehicle: str,
     key: str | None,
 ) -> Answer:
-    """Turn a hold into a booking (201); HoldExpired (409) if its time ran out.
+    """Turn a hold into a booking (201); HoldExpired (409) if its time ran out, it was let go,
+    or the day no longer has room for it.
 
     The hold's reserved intervals pass to the booking in the same transaction, so there is no
-    moment at which the slot is free for someone else.
+    moment at which the slot is free for someone else. With an Idempotency-Key the first
+    answer, 201 or 409, is the answer to every retry.
     """
-    endpoint = f"POST /holds/{hold_id}/confirm"
-    digest = request_hash({"customer": customer, "vehicle": vehicle})
-    expired_flag: list[bool] = []
+    request = Keyed.of(
+        key,
+        f"POST /holds/{hold_id}/confirm",
+        {"customer": customer, "vehicle": vehicle},
+        hours=ctx.settings.idempotency_hours,
+    )
 
     def work(session: Session) -> Answer:
-        expired_flag.clear()
         now = now_utc(ctx)
-        hold = session.get(HoldRow, hold_id)
-        if hold is None:
-            raise NotFound(f"no hold {hold_id!r}")
-        row = _lock_day_by_id(session, hold.day_id)
-        session.refresh(hold)
-        replay = stored_answer(session, key, endpoint, digest)
-        if replay is not None:
-            return replay
-        if hold.status == CONFIRMED:
-            raise Conflict(
-                f"hold {hold_id} is already confirmed as booking {hold.booking_id}",
-            )
-        if hold.status != HELD or utc(hold.expires_at) <= now:
-            expire_holds(session, row, now)
-            if hold.status == HELD:  # released by someone else since
-                release_hold_ids(session, [hold.id])
-                hold.status = EXPIRED
-            expired_flag.append(True)
-            return Answer(409, {})
-        booking_id = "B" + uuid.uuid4().hex[:12].upper()
-        position = session.scalar(
-            select(func.coalesce(func.max(BookingRow.position), 0)).where(
-                BookingRow.day_id == row.id
-            )
+        hold, row = _locked_hold(session, hold_id, now)
+        return once(
+            session,
+            request,
+            now,
+            lambda: _confirm(session, ctx, hold, row, customer, vehicle, now),
         )
-        booking = BookingRow(
-            workshop_id=hold.workshop_id,
-            day_id=row.id,
-            booking_id=booking_id,
-            customer=customer,
-            vehicle=vehicle,
-            services=list(hold.services),
-            arrival=hold.arrival,
-            waiting=hold.waiting,
-            promised=hold.promised,
-            priority="1",
-            technician=None,
-            status=BOOKED,
-            source="online",
-            hold_id=hold.id,
-            position=(position or 0) + 1,
-            created_at=now,
-        )
-        session.add(booking)
-        session.flush()
-        session.execute(
-            update(AssignmentRow)
-            .where(AssignmentRow.hold_id == hold.id)
-            .values(booking_pk=booking.pk, hold_id=None)
-        )
-        hold.status = CONFIRMED
-        hold.booking_id = booking_id
-        bump(row)
-        public = _booking_public(
-            booking, row, _ready_of(session, [booking.pk]), _timezone(session, hold.workshop_id)
-        )
-        answer = Answer(201, {**public, "booking": booking_id, "hold": hold.id})
-        remember(session, key, endpoint, digest, answer, now)
-        return answer
 
-    answer = _write(ctx, work)
-    if expired_flag:
+    return _write(ctx, work).success()
+
+
+def _confirm(
+    session: Session,
+    ctx: Context,
+    hold: HoldRow,
+    row: DayRow,
+    customer: str,
+    vehicle: str,
+    now: dt.datetime,
+) -> Answer:
+    if hold.status == CONFIRMED:
+        raise Conflict(f"hold {hold.id} is already confirmed as booking {hold.booking_id}")
+    if hold.status != HELD:  # lock_day released it if its time was up
         raise HoldExpired(
-            f"hold {hold_id} expired before it was confirmed; its slot was released, "
-            "ask for fresh offers"
+            f"hold {hold.id} expired or was let go before it was confirmed; its slot was "
+            "released, ask for fresh offers"
         )
-    return answer
+    day, committed = _committed_locked(session, row, now, _caches(ctx))
+    problem = _hold_problem(day, committed, HOLD_PREFIX + hold.id)
+    if problem is not None:
+        release_holds(session, [hold.id])
+        bump(row)
+        # An answer, not a raise: the release must be committed with it.
+        return Answer.of_error(
+            HoldExpired(
+                f"hold {hold.id} no longer fits the day ({problem}); its slot was released, "
+                "ask for fresh offers"
+            )
+        )
+    booking = Booking(
+        id="B" + uuid.uuid4().hex[:12].upper(),
+        services=tuple(hold.services),
+        arrival=hold.arrival,
+        waiting=hold.waiting,
+        promised=hold.promised,
+        customer=customer,
+        vehicle=vehicle,
+    )
+    (stored,) = add_bookings(session, row, [booking], source="online", now=now, hold_id=hold.id)
+    session.execute(
+        update(AssignmentRow)
+        .where(AssignmentRow.hold_id == hold.id)
+        .values(booking_pk=stored.pk, hold_id=None)
+    )
+    hold.status = CONFIRMED
+    hold.booking_id = booking.id
+    bump(row)
+    public = _booking_public(stored, row, _ready_of(session, [stored.pk]), day.workshop.timezone)
+    return Answer(201, {**public, "booking": booking.id, "hold": hold.id})
+
+
+def _hold_problem(day: Day, committed: Sequence[Assignment], owner: str) -> str | None:
+    """Why the hold ``owner``'s reservations no longer fit the day around everything else."""
+    mine = [a for a in committed if a.booking == owner]
+    if not mine:
+        return "its reservations are gone"
+    dispatcher = _loaded(day, [a for a in committed if a.booking != owner])
+    for a in sorted(mine):
+        problem = dispatcher.conflict(a)
+        if problem is not None:
+            return problem
+        dispatcher.reserve(a)
+    return None
 
 
 # -- bookings ---------------------------------------------------------------------------------
@@ -677,13 +662,14 @@ def cancel_booking(*, ctx: Context, workshop_id: str, booking_id: str) -> dict[s
     """Cancel a booking and free its technician, bay and parts; cancelling twice is harmless."""
 
     def work(session: Session) -> dict[str, Any]:
+        now = now_utc(ctx)
         found = _find_booking(session, workshop_id, booking_id)
-        day = _lock_day_by_id(session, found.day_id)
+        day = lock_day(session, found.day_id, now)
         session.refresh(found)
         if found.status == BOOKED:
-            release_booking_pks(session, [found.pk])
+            release_assignments(session, bookings=[found.pk])
             found.status = CANCELLED
-            found.cancelled_at = now_utc(ctx)
+            found.cancelled_at = now
             bump(day)
         return _booking_public(found, day, {}, _timezone(session, workshop_id))
 
@@ -694,7 +680,4 @@ def cancel_booking(*, ctx: Context, workshop_id: str, booking_id: str) -> dict[s
 def schedule_snapshot(ctx: Context, workshop_id: str, date: dt.date) -> Schedule:
     """The day's schedule now (for tests and the benchmark)."""
     with ctx.db.read() as session:
-        row = find_day(session, workshop_id, date)
-        if row is None:
-            raise NotFound(f"workshop {workshop_id!r} has no day {date.isoformat()}")
-        return load_schedule(session, row, now_utc(ctx))
+        return load_schedule(session, get_day(session, workshop_id, date), now_utc(ctx))

@@ -4,7 +4,8 @@ A re-plan reads a snapshot of the day, solves it in the solver pool *outside* an
 transaction, then stores the result under the day's lock only if the day did not change in the
 meantime (otherwise it solves again, a few times at most). The result passes ``check_plan``
 before it is stored, and each booking whose ready time moved is listed so the customer can be
-told.
+told. Holds the changed day no longer has room for are released in the same transaction and
+listed too; their confirm answers 409.
 
 Day events change the day's data before re-planning:
 - ``overrun``: the technician and the bay stay busy ``minutes`` after the operation's planned
@@ -20,36 +21,55 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.db.models import BOOKED, BookingRow, DayEventRow, DayRow
-from api.services.booking import _check_services
+from api.db.models import HELD, DayEventRow, HoldRow
+from api.db.session import is_exclusion_violation
+from api.services.booking import check_services
 from api.services.context import Context, now_utc
-from api.services.daydata import booking_dict, day_to_dict, decimal_text
+from api.services.daydata import booking_dict, day_to_dict
 from api.services.errors import Conflict, Invalid, NotFound
 from api.services.plans import store_plan
-from api.services.replan import ReplanJob, ReplanResult, from_rows, run_replan, to_rows
+from api.services.replan import (
+    ReplanJob,
+    ReplanResult,
+    StartedWorkDoesNotFit,
+    fit_holds,
+    from_rows,
+    run_replan,
+    to_rows,
+)
 from api.services.schedule import (
+    HOLD_PREFIX,
     Schedule,
-    find_day,
+    add_bookings,
+    get_day,
     get_workshop_row,
     load_schedule,
+    lock_day,
+    release_holds,
     workshop_of,
 )
-from api.services.solver import SolverPool
-from scheduler.clock import format_hhmm, from_datetime, to_iso, zone
+from scheduler.clock import format_hhmm, from_datetime, parse_hhmm, to_datetime, to_iso, zone
+from scheduler.dispatch import Dispatcher
 from scheduler.domain import Booking, Day
-from scheduler.io import DayFileError
+from scheduler.io import DayFileError, parse_day
 from scheduler.plan import Plan, PlanStatus, Unscheduled, ready_times
+from scheduler.planfile import json_number
 
 ATTEMPTS = 3
+DAY = 24 * 60
+NOW_SLACK = dt.timedelta(days=2)  # how far from its day a re-plan's ``now`` may lie
+log = logging.getLogger("workshop.daily")
 
 
 @dataclass(slots=True)
@@ -62,10 +82,19 @@ class Change:
     record: dict[str, Any] = field(default_factory=dict)
 
 
-def _minute(date: dt.date, tz_name: str, moment: dt.datetime, name: str) -> int:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise Invalid(f"{name} needs a UTC offset", field=name)
+def _minute(date: dt.date, tz_name: str, moment: dt.datetime) -> int:
+    """Wall-clock minutes of ``moment`` since midnight of ``date`` (seconds dropped)."""
     return from_datetime(date, zone(tz_name), moment.replace(second=0, microsecond=0))
+
+
+def _clamped(date: dt.date, tz_name: str, moment: dt.datetime) -> int:
+    """The minute of ``moment`` on ``date``: 0 before the day, 24:00 after it."""
+    return max(0, min(DAY, _minute(date, tz_name, moment)))
+
+
+def _timezone(ctx: Context, workshop_id: str) -> str:
+    with ctx.db.read() as session:
+        return get_workshop_row(session, workshop_id).timezone
 
 
 def _ready_after(session: Session, day_id: int) -> dict[str, int]:
@@ -76,12 +105,6 @@ def _ready_after(session: Session, day_id: int) -> dict[str, int]:
         booking, minute = str(data["booking"]), int(data["ready_after"])
         out[booking] = max(out.get(booking, 0), minute)
     return out
-
-
-def _solver(ctx: Context) -> SolverPool:
-    if ctx.solver is None:
-        ctx.solver = SolverPool(ctx.settings.solver_processes)
-    return ctx.solver
 
 
 def _moves(schedule: Schedule, day: Day, plan: Plan) -> list[dict[str, Any]]:
@@ -110,20 +133,45 @@ def replan_day(
     workshop_id: str,
     date: dt.date,
     method: str = "dispatch",
-    time_limit: float = 5.0,
+    time_limit: float | None = None,
     now: dt.datetime | None = None,
-    change: Callable[[Schedule, int], Change] | None = None,
-    reason: str = "re-plan",
 ) -> dict[str, Any]:
-    """Re-plan the day (after applying ``change``) and store it as a new plan version."""
+    """Re-plan the day and store it as a new plan version.
+
+    Operations started before ``now`` (default: the clock) stay as they are; ``now`` must lie
+    within two days of the day (Invalid otherwise). ``time_limit`` defaults to the
+    ``solve_time_limit`` setting.
+    """
+    tz_name = _timezone(ctx, workshop_id)
+    if now is None:
+        minute = _clamped(date, tz_name, now_utc(ctx))
+    else:
+        tz = zone(tz_name)
+        first, last = to_datetime(date, tz, 0), to_datetime(date, tz, DAY)
+        if not first - NOW_SLACK <= now <= last + NOW_SLACK:
+            raise Invalid(
+                f"now must lie within two days of {date.isoformat()}, got {now.isoformat()}",
+                field="now",
+            )
+        minute = _clamped(date, tz_name, now)
+    return _replan(ctx, workshop_id, date, method, time_limit, minute, None, "re-plan")
+
+
+def _replan(
+    ctx: Context,
+    workshop_id: str,
+    date: dt.date,
+    method: str,
+    time_limit: float | None,
+    minute: int,
+    change: Callable[[Schedule, int], Change] | None,
+    reason: str,
+) -> dict[str, Any]:
+    """Apply ``change`` to a snapshot of the day, solve, and store unless the day changed."""
+    limit = time_limit or ctx.settings.solve_time_limit
     for _ in range(ATTEMPTS):
         with ctx.db.read() as session:
-            ws_row = get_workshop_row(session, workshop_id)
-            row = find_day(session, workshop_id, date)
-            if row is None:
-                raise NotFound(f"workshop {workshop_id!r} has no day {date.isoformat()}")
-            moment = now or now_utc(ctx)
-            minute = max(0, min(24 * 60, _minute(date, ws_row.timezone, moment, "now")))
+            row = get_day(session, workshop_id, date)
             schedule = load_schedule(session, row, now_utc(ctx))
             ready_after = _ready_after(session, row.id)
             version = row.schedule_version
@@ -134,7 +182,7 @@ def replan_day(
         if applied.walk_in is not None:
             data["bookings"] = [*data["bookings"], booking_dict(applied.walk_in)]
         try:
-            new_day = _parse(data)
+            new_day = parse_day(data, source="<day after the event>")
         except DayFileError as exc:
             raise Invalid(f"the event makes the day invalid: {exc}") from exc
         job = ReplanJob(
@@ -144,10 +192,13 @@ def replan_day(
             now=minute,
             ready_after=ready_after,
             method=method,
-            time_limit=time_limit,
+            time_limit=limit,
             full=change is None,
         )
-        result: ReplanResult = _solver(ctx).run(run_replan, job, time_limit=time_limit)
+        try:
+            result: ReplanResult = ctx.solver.run(run_replan, job, time_limit=limit)
+        except StartedWorkDoesNotFit as exc:
+            raise Conflict(str(exc)) from exc
         plan = Plan.build(
             new_day,
             from_rows(result.assignments),
@@ -155,22 +206,28 @@ def replan_day(
             status=PlanStatus(result.status),
             lower_bound=Fraction(result.lower_bound),
         )
-
-        stored = ctx.db.write(
-            functools.partial(
-                _store,
-                ctx=ctx,
-                day_id=day_id,
-                version=version,
-                applied=applied,
-                schedule=schedule,
-                day=new_day,
-                plan=plan,
-                frozen=result.frozen,
-                minute=minute,
-                reason=reason,
-            )
+        store = functools.partial(
+            _store,
+            ctx=ctx,
+            day_id=day_id,
+            version=version,
+            applied=applied,
+            schedule=schedule,
+            day=new_day,
+            plan=plan,
+            frozen=result.frozen,
+            minute=minute,
+            reason=reason,
         )
+        try:
+            stored: dict[str, Any] | None = ctx.db.write(store)
+        except IntegrityError as exc:
+            if not is_exclusion_violation(exc):
+                raise
+            # The day lock makes this unexpected; the database kept the schedule whole, so
+            # solve again from a fresh snapshot rather than lose the event.
+            log.warning("re-plan of %s %s refused an overlap; solving again", workshop_id, date)
+            continue
         if stored is not None:
             return stored
     raise Conflict("the day kept changing while it was being re-planned; try again")
@@ -191,19 +248,17 @@ def _store(
     reason: str,
 ) -> dict[str, Any] | None:
     """Store the re-plan under the day's lock, unless the day changed since the snapshot."""
-    row = session.scalars(
-        select(DayRow)
-        .where(DayRow.id == day_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    now = now_utc(ctx)
+    row = lock_day(session, day_id, now)
     if row.schedule_version != version:
         return None  # someone booked or cancelled meanwhile: solve again
     row.config = applied.config
     pks = dict(schedule.booking_pks)
     if applied.walk_in is not None:
-        pks[applied.walk_in.id] = _add_walk_in(session, row, applied.walk_in, ctx)
-    stored_version = store_plan(session, row, day, plan, pks, reason=reason, now=now_utc(ctx))
+        (walk_in,) = add_bookings(session, row, [applied.walk_in], source="walk-in", now=now)
+        pks[walk_in.booking_id] = walk_in.pk
+    stored_version = store_plan(session, row, day, plan, pks, reason=reason, now=now)
+    released = _release_holds_that_no_longer_fit(session, row.id, schedule, day, plan)
     event_id = None
     if applied.record:
         event = DayEventRow(
@@ -212,7 +267,7 @@ def _store(
             data=applied.record,
             at_minute=minute,
             plan_version=stored_version,
-            created_at=now_utc(ctx),
+            created_at=now,
         )
         session.add(event)
         session.flush()
@@ -220,44 +275,37 @@ def _store(
     return {
         "version": stored_version,
         "status": plan.status.value,
-        "objective": float(plan.objective),
+        "objective": json_number(plan.objective),
         "frozen": frozen,
         "moved": _moves(schedule, day, plan),
         "unscheduled": [{"booking": u.booking, "reason": u.reason} for u in plan.unscheduled],
+        "released_holds": [{"hold": h, "reason": r} for h, r in sorted(released.items())],
         "event": event_id,
     }
 
 
-def _parse(data: dict[str, Any]) -> Day:
-    from scheduler.io import parse_day
+def _release_holds_that_no_longer_fit(
+    session: Session, day_id: int, schedule: Schedule, day: Day, plan: Plan
+) -> dict[str, str]:
+    """Release the live holds whose witness does not fit the new day and plan; say why.
 
-    return parse_day(data, source="<day after the event>")
-
-
-def _add_walk_in(session: Session, row: DayRow, booking: Booking, ctx: Context) -> int:
-    position = session.scalar(
-        select(func.coalesce(func.max(BookingRow.position), 0)).where(BookingRow.day_id == row.id)
+    Runs under the day's lock after ``store_plan`` (whose version bump covers this change too:
+    it is one transaction). The live holds are the snapshot's, less those released since.
+    """
+    live = set(
+        session.scalars(select(HoldRow.id).where(HoldRow.day_id == day_id, HoldRow.status == HELD))
     )
-    walk_in = BookingRow(
-        workshop_id=row.workshop_id,
-        day_id=row.id,
-        booking_id=booking.id,
-        customer=booking.customer,
-        vehicle=booking.vehicle,
-        services=list(booking.services),
-        arrival=booking.arrival,
-        waiting=booking.waiting,
-        promised=booking.promised,
-        priority=decimal_text(booking.priority),
-        technician=None,
-        status=BOOKED,
-        source="walk-in",
-        position=(position or 0) + 1,
-        created_at=now_utc(ctx),
-    )
-    session.add(walk_in)
-    session.flush()
-    return walk_in.pk
+    holds = [a for a in schedule.hold_assignments if a.booking.removeprefix(HOLD_PREFIX) in live]
+    if not holds:
+        return {}
+    dispatcher = Dispatcher(day)
+    for a in plan.assignments:  # a checked plan: it fits
+        dispatcher.reserve(a)
+    _, unfit = fit_holds(dispatcher, holds)
+    released = {owner.removeprefix(HOLD_PREFIX): why for owner, why in unfit.items()}
+    if released:
+        release_holds(session, list(released))
+    return released
 
 
 def _windows_add(windows: list[list[str]], start: int, end: int) -> list[list[str]]:
@@ -266,21 +314,61 @@ def _windows_add(windows: list[list[str]], start: int, end: int) -> list[list[st
     return [*windows, [format_hhmm(start), format_hhmm(end)]]
 
 
-def event_change(
-    event: dict[str, Any], tz_name: str, date: dt.date
-) -> Callable[[Schedule, int], Change]:
+@dataclass(frozen=True, slots=True)
+class EventTimes:
+    """The times of a day event as minutes of its day, each checked to lie within it."""
+
+    at: int
+    until: int | None = None
+    arrives: int | None = None
+    expected: int | None = None
+
+
+def event_times(event: dict[str, Any], date: dt.date, tz_name: str, now: dt.datetime) -> EventTimes:
+    """Minutes of the event's times on ``date``; Invalid naming the first one that is off.
+
+    ``at`` (default: now, or the day's start for a day still to come) must lie within the
+    day; ``until`` after ``at`` and no later than the end of the day (midnight after it);
+    ``arrives`` from ``at`` to the end of the day; ``expected`` within the day.
+    """
+    day = f"the day {date.isoformat()} ({tz_name})"
+
+    def minute(name: str) -> int | None:
+        value = event.get(name)
+        return None if value is None else _minute(date, tz_name, value)
+
+    at = minute("at")
+    if at is None:
+        at = _clamped(date, tz_name, now)
+        if at >= DAY:
+            raise Invalid(f"{day} is over; give 'at' for an event within it", field="at")
+    elif not 0 <= at < DAY:
+        raise Invalid(f"at is not within {day}", field="at")
+    until = minute("until")
+    if until is not None and not at < until <= DAY:
+        raise Invalid(
+            f"until must be later than at ({format_hhmm(at)}) and no later than the end of {day}",
+            field="until",
+        )
+    arrives = minute("arrives")
+    if arrives is not None and not at <= arrives <= DAY:
+        raise Invalid(
+            f"arrives must lie between at ({format_hhmm(at)}) and the end of {day}",
+            field="arrives",
+        )
+    expected = minute("expected")
+    if expected is not None and not 0 <= expected < DAY:
+        raise Invalid(f"expected is not within {day}", field="expected")
+    return EventTimes(at, until, arrives, expected)
+
+
+def event_change(event: dict[str, Any], times: EventTimes) -> Callable[[Schedule, int], Change]:
     """The change a day event makes, as a function of the day's snapshot and the event minute."""
     kind = event["kind"]
 
-    def at_minute(name: str) -> int | None:
-        value = event.get(name)
-        return None if value is None else _minute(date, tz_name, value, name)
-
     def change(schedule: Schedule, now: int) -> Change:
-        config = copy.deepcopy({k: v for k, v in schedule.row.config.items()})
+        config = copy.deepcopy(dict(schedule.row.config))
         ws = workshop_of(schedule.row.config)
-        if not 0 <= now < 24 * 60:
-            raise Invalid("the event's time 'at' must lie within the day", field="at")
         record: dict[str, Any] = {"kind": kind, "at": format_hhmm(now)}
         ready_after: dict[str, int] = {}
         walk_in = None
@@ -288,14 +376,16 @@ def event_change(
             booking_id, minutes = event.get("booking"), event.get("minutes")
             if not booking_id or not minutes:
                 raise Invalid("an overrun needs 'booking' and 'minutes'", field="booking")
-            ops = sorted(a for a in schedule.booking_assignments if a.booking == booking_id)
-            started = [a for a in ops if a.start <= now]
             if booking_id not in schedule.booking_pks:
                 raise NotFound(f"no booked booking {booking_id!r} on this day")
+            ops = sorted(a for a in schedule.booking_assignments if a.booking == booking_id)
+            started = [a for a in ops if a.start <= now]
             if not started:
-                raise Invalid(f"booking {booking_id} has not started by {format_hhmm(now)}")
+                raise Invalid(
+                    f"booking {booking_id} has not started by {format_hhmm(now)}", field="booking"
+                )
             op = started[-1]
-            extra_end = min(24 * 60, op.end + int(minutes))
+            extra_end = min(DAY, op.end + int(minutes))
             for tech in config["technicians"]:
                 if tech["id"] == op.technician:
                     tech["absent"] = _windows_add(tech.get("absent") or [], op.end, extra_end)
@@ -310,7 +400,7 @@ def event_change(
             tech_id = event.get("technician")
             if not tech_id or tech_id not in {t.id for t in ws.technicians}:
                 raise Invalid(f"unknown technician {tech_id!r}", field="technician")
-            until = at_minute("until") or 24 * 60
+            until = DAY if times.until is None else times.until
             # The job in hand is finished first: cars on a lift are not abandoned.
             busy_until = max(
                 [
@@ -322,37 +412,24 @@ def event_change(
             )
             for tech in config["technicians"]:
                 if tech["id"] == tech_id:
-                    tech["absent"] = _windows_add(
-                        tech.get("absent") or [], busy_until, min(until, 24 * 60)
-                    )
+                    tech["absent"] = _windows_add(tech.get("absent") or [], busy_until, until)
             record.update(
                 technician=tech_id, start=format_hhmm(busy_until), until=format_hhmm(until)
             )
         elif kind == "part-late":
-            sku, arrives = event.get("sku"), at_minute("arrives")
+            sku = event.get("sku")
             if not sku or sku not in ws.parts:
                 raise Invalid(f"unknown part {sku!r}", field="sku")
-            if arrives is None or not now <= arrives <= 24 * 60:
-                raise Invalid("'arrives' must be a time later today", field="arrives")
-            expected = at_minute("expected")
+            if times.arrives is None:
+                raise Invalid("a late part needs 'arrives', a time later today", field="arrives")
             for part in config["parts"]:
-                if part["sku"] != sku:
-                    continue
-                kept, moved = [], 0
-                for when, qty in part.get("deliveries") or []:
-                    minute = _hhmm(when)
-                    due = minute == expected if expected is not None else minute > now
-                    if due:
-                        moved += qty
-                    else:
-                        kept.append([when, qty])
-                total = moved if event.get("quantity") is None else int(event["quantity"])
-                if total:
-                    kept.append([format_hhmm(arrives), total])
-                part["deliveries"] = sorted(kept, key=lambda d: _hhmm(d[0]))
-            record.update(sku=sku, arrives=format_hhmm(arrives))
+                if part["sku"] == sku:
+                    part["deliveries"] = _late_deliveries(
+                        sku, part.get("deliveries") or [], now, times, event.get("quantity")
+                    )
+            record.update(sku=sku, arrives=format_hhmm(times.arrives))
         elif kind == "walk-in":
-            codes = _check_services(ws, event.get("services") or [])
+            codes = check_services(ws, event.get("services") or [])
             walk_in = Booking(
                 id="W" + uuid.uuid4().hex[:12].upper(),
                 services=codes,
@@ -367,24 +444,57 @@ def event_change(
     return change
 
 
-def _hhmm(text: str) -> int:
-    hours, minutes = text.split(":")
-    return int(hours) * 60 + int(minutes)
+def _late_deliveries(
+    sku: str, deliveries: list[list[Any]], now: int, times: EventTimes, quantity: int | None
+) -> list[list[Any]]:
+    """A part's deliveries after the one expected at ``expected`` (else every one still to
+    come) moved to ``arrives``, as ``quantity`` units if given.
+
+    Invalid if nothing matches: an ``expected`` time with no delivery, or nothing still to
+    come and no ``quantity`` to announce.
+    """
+    assert times.arrives is not None
+    kept, moved, matched = [], 0, False
+    for when, qty in deliveries:
+        minute = parse_hhmm(when)
+        due = minute == times.expected if times.expected is not None else minute > now
+        if due:
+            moved, matched = moved + qty, True
+        else:
+            kept.append([when, qty])
+    if not matched and times.expected is not None:
+        listed = ", ".join(str(when) for when, _ in deliveries) or "none"
+        raise Invalid(
+            f"no delivery of {sku} is expected at {format_hhmm(times.expected)} "
+            f"(deliveries: {listed})",
+            field="expected",
+        )
+    if not matched and quantity is None:
+        raise Invalid(
+            f"no delivery of {sku} is still to come after {format_hhmm(now)}; "
+            "give 'quantity' to announce one",
+            field="quantity",
+        )
+    kept.append([format_hhmm(times.arrives), moved if quantity is None else quantity])
+    return sorted(kept, key=lambda d: parse_hhmm(d[0]))
 
 
 def post_event(
     *, ctx: Context, workshop_id: str, date: dt.date, event: dict[str, Any]
 ) -> dict[str, Any]:
-    """Record a day event and re-plan around it (started operations frozen)."""
-    with ctx.db.read() as session:
-        tz_name = get_workshop_row(session, workshop_id).timezone
-    return replan_day(
-        ctx=ctx,
-        workshop_id=workshop_id,
-        date=date,
-        method="cpsat" if event.get("method") == "cpsat" else "dispatch",
-        time_limit=float(event.get("time_limit") or 5.0),
-        now=event.get("at"),
-        change=event_change(event, tz_name, date),
-        reason=f"event: {event['kind']}",
+    """Record a day event and re-plan around it (started operations frozen).
+
+    ``event`` is a ``DayEvent`` as a dict; its times are checked against the day first.
+    """
+    tz_name = _timezone(ctx, workshop_id)
+    times = event_times(event, date, tz_name, now_utc(ctx))
+    return _replan(
+        ctx,
+        workshop_id,
+        date,
+        "cpsat" if event.get("method") == "cpsat" else "dispatch",
+        event.get("time_limit"),
+        times.at,
+        event_change(event, times),
+        f"event: {event['kind']}",
     )

@@ -20,8 +20,6 @@ from scheduler.clock import format_hhmm
 from scheduler.domain import Booking, Day, Window, Workshop
 from scheduler.io import parse_day
 
-WORKSHOP_SECTIONS = ("workshop", "bays", "technicians", "services", "parts")
-
 
 def decimal_text(value: Fraction) -> str:
     """An exact decimal fraction as text (``Fraction(11, 10)`` -> ``"1.1"``)."""
@@ -150,6 +148,11 @@ class WorkshopCache:
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return workshop
+
+    def clear(self) -> None:
+        """Forget every parsed workshop."""
+        with self._lock:
+            self._items.clear()
 
 
 def make_booking(

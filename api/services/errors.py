@@ -6,6 +6,8 @@ sentence of detail. The CLI prints the same detail as its one ``error:`` line.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ServiceError(Exception):
     """Base of every error a service function raises on purpose."""
@@ -13,11 +15,24 @@ class ServiceError(Exception):
     status = 400
     type = "bad-request"
     title = "Bad request"
+    replayed = False  # True: the first answer to an Idempotency-Key, given again
 
     def __init__(self, detail: str, *, field: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
+
+    def problem(self) -> dict[str, Any]:
+        """The RFC 9457 body of this error (``type``, ``title``, ``status``, ``detail``)."""
+        body: dict[str, Any] = {
+            "type": f"/problems/{self.type}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.field is not None:
+            body["field"] = self.field
+        return body
 
 
 class NotFound(ServiceError):
@@ -71,3 +86,17 @@ class Unavailable(ServiceError):
     status = 503
     type = "unavailable"
     title = "Service unavailable"
+
+
+class StoredProblem(ServiceError):
+    """An error answer stored under an Idempotency-Key, answered again exactly as it was."""
+
+    def __init__(self, status: int, body: dict[str, Any], *, replayed: bool) -> None:
+        super().__init__(str(body.get("detail", "")), field=body.get("field"))
+        self.status = status
+        self.body = dict(body)
+        self.replayed = replayed
+
+    def problem(self) -> dict[str, Any]:
+        """The stored body."""
+        return dict(self.body)

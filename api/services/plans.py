@@ -8,11 +8,11 @@ re-plan never loses the previous one. Nothing is stored or served that fails ``c
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.db.models import BookingRow, DayRow, PlanRow
@@ -21,18 +21,17 @@ from api.services.errors import NotFound
 from api.services.schedule import (
     Schedule,
     bump,
-    find_day,
-    get_workshop_row,
+    get_day,
     latest_plan,
     load_schedule,
     next_plan_version,
-    release_booking_pks,
+    release_assignments,
     reserve,
     verified,
 )
 from scheduler.bounds import critical_path_bound
 from scheduler.domain import Day
-from scheduler.plan import Assignment, Plan, PlanStatus, Unscheduled
+from scheduler.plan import Plan, PlanStatus, Unscheduled
 from scheduler.planfile import plan_to_dict
 
 
@@ -51,7 +50,7 @@ def store_plan(
     Raises RuntimeError (and stores nothing) if the plan fails the checker.
     """
     verified(day, plan)
-    release_booking_pks(session, list(booking_pks.values()))
+    release_assignments(session, bookings=list(booking_pks.values()))
     reserve(session, row, day.workshop, plan.assignments, booking_pks=booking_pks)
     session.execute(
         update(BookingRow).where(BookingRow.day_id == row.id).values(unscheduled_reason=None)
@@ -71,6 +70,7 @@ def store_plan(
             status=plan.status.value,
             reason=reason[:200],
             data=plan_to_dict(day, plan),
+            lower_bound=str(plan.lower_bound),
             schedule_version=row.schedule_version,
             created_at=now,
         )
@@ -83,23 +83,23 @@ def plan_of_schedule(session: Session, schedule: Schedule) -> tuple[Plan, int]:
     """The day's current plan, built from the committed schedule; with its version number.
 
     If nothing changed since the newest stored version, it is that version (same status and
-    bound); otherwise the bookings confirmed or cancelled since are in it, as a HEURISTIC plan
-    with the critical-path bound, and its version is the newest stored one.
+    exact bound); otherwise the bookings confirmed or cancelled since are in it, as a
+    HEURISTIC plan with the critical-path bound, and its version is the newest stored one.
     """
     day = schedule.day
     stored = latest_plan(session, schedule.row.id)
     unscheduled = [Unscheduled(b, r) for b, r in schedule.unscheduled.items()]
-    if stored is not None and stored.schedule_version == schedule.row.schedule_version:
-        status = PlanStatus(stored.status)
-        bound: Any = stored.data.get("lower_bound", 0)
+    if (
+        stored is not None
+        and stored.schedule_version == schedule.row.schedule_version
+        and stored.lower_bound is not None
+    ):
+        status, bound = PlanStatus(stored.status), Fraction(stored.lower_bound)
     else:
         status, bound = PlanStatus.HEURISTIC, critical_path_bound(day)
-    try:
-        plan = Plan.build(
-            day, schedule.booking_assignments, unscheduled, status=status, lower_bound=bound
-        )
-    except (TypeError, ValueError):
-        plan = Plan.build(day, schedule.booking_assignments, unscheduled, status=status)
+    plan = Plan.build(
+        day, schedule.booking_assignments, unscheduled, status=status, lower_bound=bound
+    )
     return verified(day, plan), (stored.version if stored is not None else 0)
 
 
@@ -114,11 +114,7 @@ class CurrentPlan:
 def current_plan(db: Database, workshop_id: str, date: dt.date, now: dt.datetime) -> CurrentPlan:
     """The plan-file JSON of the day's current plan."""
     with db.read() as session:
-        get_workshop_row(session, workshop_id)
-        row = find_day(session, workshop_id, date)
-        if row is None:
-            raise NotFound(f"workshop {workshop_id!r} has no day {date.isoformat()}")
-        schedule = load_schedule(session, row, now)
+        schedule = load_schedule(session, get_day(session, workshop_id, date), now)
         plan, version = plan_of_schedule(session, schedule)
         return CurrentPlan(plan_to_dict(schedule.day, plan), version)
 
@@ -126,19 +122,10 @@ def current_plan(db: Database, workshop_id: str, date: dt.date, now: dt.datetime
 def plan_version(db: Database, workshop_id: str, date: dt.date, version: int) -> dict[str, Any]:
     """A stored plan version, exactly as it was stored."""
     with db.read() as session:
-        get_workshop_row(session, workshop_id)
-        row = find_day(session, workshop_id, date)
-        if row is None:
-            raise NotFound(f"workshop {workshop_id!r} has no day {date.isoformat()}")
-        found = session.query(PlanRow).filter_by(day_id=row.id, version=version).one_or_none()
+        row = get_day(session, workshop_id, date)
+        found = session.scalars(
+            select(PlanRow).where(PlanRow.day_id == row.id, PlanRow.version == version)
+        ).one_or_none()
         if found is None:
             raise NotFound(f"day {date.isoformat()} has no plan version {version}")
         return dict(found.data)
-
-
-def group_by_booking(assignments: list[Assignment]) -> dict[str, list[Assignment]]:
-    """Assignments per booking id."""
-    out: dict[str, list[Assignment]] = defaultdict(list)
-    for a in assignments:
-        out[a.booking].append(a)
-    return out

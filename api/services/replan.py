@@ -8,6 +8,11 @@ dispatcher finds, so as few customers as possible have to be told a new time. Wi
 ``method="cpsat"`` and the CP-SAT planner installed, that repair plan is the warm start of an
 improvement that is kept only if it is valid and better once each moved promise is charged.
 
+Holds stay exactly where they are while they still fit the day; a hold the day no longer has
+room for (its technician went home, its bay closed) is released rather than booked later. Work
+that has started and can no longer be finished today is not something a plan can fix: the
+re-plan is refused with ``StartedWorkDoesNotFit``, naming the booking, operation and reason.
+
 This module runs in the solver's worker processes: its inputs and outputs are plain data.
 """
 
@@ -57,7 +62,7 @@ class ReplanJob:
     now: int  # operations starting before this minute are frozen; nothing new starts before
     ready_after: dict[str, int] = field(default_factory=dict)  # overruns: earliest next start
     method: str = "dispatch"
-    time_limit: float = 5.0
+    time_limit: float = 5.0  # seconds; the service passes its solve_time_limit setting
     full: bool = False  # also try planning from scratch (nothing started, no holds)
 
 
@@ -72,49 +77,70 @@ class ReplanResult:
     frozen: int
 
 
+class StartedWorkDoesNotFit(Exception):
+    """A booking already begun can no longer be finished today, so the re-plan is refused.
+
+    Raised in a solver worker process and re-raised in the request, so it holds plain strings
+    only and pickles (``args`` are the constructor's arguments).
+    """
+
+    def __init__(self, booking: str, operation: str, reason: str) -> None:
+        super().__init__(booking, operation, reason)
+        self.booking = booking
+        self.operation = operation
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return (
+            f"booking {self.booking} has started but {self.operation} no longer fits today: "
+            f"{self.reason}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Repair:
+    """The repair plan's schedule and what it had to leave out."""
+
+    assignments: list[Assignment]
+    unscheduled: list[Unscheduled]
+    frozen: list[Assignment]  # operations started before ``now``, kept as they were
+    holds: list[Assignment]  # assignments of the holds that still fit, kept as they were
+    released: dict[str, str]  # hold (its "booking" field) -> why it no longer fits
+
+
 def _frozen(day: Day, previous: list[Assignment], now: int) -> list[Assignment]:
     ids = {b.id for b in day.bookings}
     return [a for a in previous if a.start < now and a.booking in ids]
 
 
-def _fits(d: Dispatcher, day: Day, a: Assignment, ready: int) -> bool:
-    """Whether ``a`` can stay exactly as it is in the schedule loaded in ``d``."""
-    if a.start < ready:
-        return False
-    ws = day.workshop
-    try:
-        op = ws.services[a.service].operations[a.operation]
-        tech = ws.technician(a.technician)
-    except (KeyError, IndexError):
-        return False
-    if a.end - a.start != tech.duration(op):
-        return False
-    if not d.techs[a.technician].free(a.start, a.end) or not d.bays[a.bay].free(a.start, a.end):
-        return False
-    return all(d.stock[sku].earliest(a.start, qty) == a.start for sku, qty in op.parts.items())
+def _operation(day: Day, booking: Booking, index: int) -> str:
+    """How a service manager names the ``index``-th operation of a booking."""
+    code, position, op = day.operations(booking)[index]
+    return f"{code} operation {position + 1} ({op.skill} in a {op.bay} bay)"
 
 
-def _place_rest(
-    d: Dispatcher, day: Day, booking: Booking, done: int, ready: int
-) -> list[Assignment]:
-    """Place the booking's operations from index ``done`` on, starting no earlier than ``ready``.
+def fit_holds(d: Dispatcher, holds: list[Assignment]) -> tuple[list[Assignment], dict[str, str]]:
+    """Reserve in ``d`` every hold whose whole witness still fits; say why the others do not.
 
-    Uses the dispatcher's own operation placement, so a partly done booking is placed by the
-    same rules as a whole one; everything is undone if one operation does not fit.
+    A hold is all or nothing: if one of its operations no longer fits (its technician went
+    home, its bay closed), none of its reservations is kept.
     """
-    placed = []
-    at = ready
-    try:
-        for code, index, op in day.operations(booking)[done:]:
-            placement = d._place_operation(booking, code, index, op, at)
-            d._commit(placement)
-            placed.append(placement)
-            at = placement.assignment.end
-    except BookingNotPlaced:
-        for p in reversed(placed):
-            d._undo(p)
-        raise
-    return [p.assignment for p in placed]
+    kept: list[Assignment] = []
+    released: dict[str, str] = {}
+    for owner, items in sorted(by_booking(holds).items()):
+        taken: list[Assignment] = []
+        for a in sorted(items):
+            problem = d.conflict(a)
+            if problem is not None:
+                for t in taken:
+                    d.release(t)
+                released[owner] = problem
+                break
+            d.reserve(a)
+            taken.append(a)
+        else:
+            kept.extend(taken)
+    return kept, released
 
 
 def repair(
@@ -123,40 +149,44 @@ def repair(
     holds: list[Assignment],
     now: int,
     ready_after: dict[str, int],
-) -> tuple[list[Assignment], list[Unscheduled], int]:
-    """Keep what started and what still fits; place the rest again. Returns the schedule,
-    the bookings left out and the number of frozen operations."""
+) -> Repair:
+    """Keep what started, the holds and the bookings that still fit; place the rest again.
+
+    Raises StartedWorkDoesNotFit when an operation that started, or the rest of a booking
+    that started, no longer fits the day.
+    """
     d = Dispatcher(day)
-    for a in holds:
-        d.reserve(a)
     frozen = _frozen(day, previous, now)
     for a in frozen:
+        problem = d.conflict(a)
+        if problem is not None:
+            index = sum(1 for f in frozen if f.booking == a.booking and f < a)
+            raise StartedWorkDoesNotFit(
+                a.booking, _operation(day, day.booking(a.booking), index), problem
+            )
         d.reserve(a)
-    by_booking: dict[str, list[Assignment]] = defaultdict(list)
-    for a in previous:
-        by_booking[a.booking].append(a)
-    frozen_by: dict[str, list[Assignment]] = defaultdict(list)
-    for a in frozen:
-        frozen_by[a.booking].append(a)
+    kept_holds, released = fit_holds(d, holds)
+    previous_by = by_booking(previous)
+    frozen_by = by_booking(frozen)
     kept: list[Assignment] = []
     again: list[Booking] = []
     # Earliest first, so the bookings due soonest keep their times first.
     order = sorted(
         day.bookings,
-        key=lambda b: (min((a.start for a in by_booking.get(b.id, [])), default=10**6), b.id),
+        key=lambda b: (min((a.start for a in previous_by.get(b.id, [])), default=10**6), b.id),
     )
     for booking in order:
         ops = day.operations(booking)
         done = len(frozen_by.get(booking.id, []))
-        rest = sorted(a for a in by_booking.get(booking.id, []) if a.start >= now)
-        if done + len(rest) != len(ops) or not by_booking.get(booking.id):
+        rest = sorted(a for a in previous_by.get(booking.id, []) if a.start >= now)
+        if done + len(rest) != len(ops) or not previous_by.get(booking.id):
             again.append(booking)
             continue
         prev_end = max((a.end for a in frozen_by.get(booking.id, [])), default=booking.arrival)
         ready = max(prev_end, ready_after.get(booking.id, 0), now, booking.arrival)
         taken: list[Assignment] = []
         for a in rest:
-            if not _fits(d, day, a, ready):
+            if a.start < ready or d.conflict(a) is not None:
                 break
             d.reserve(a)
             taken.append(a)
@@ -165,11 +195,7 @@ def repair(
             kept.extend(taken)
             continue
         for a in taken:  # undo this booking's partial keep, then place it again later
-            d.techs[a.technician].release(a.start, a.end)
-            d.bays[a.bay].release(a.start, a.end)
-            op = day.workshop.services[a.service].operations[a.operation]
-            for sku, qty in op.parts.items():
-                d.stock[sku].untake(a.start, qty)
+            d.release(a)
         again.append(booking)
     placed: list[Assignment] = []
     unscheduled: list[Unscheduled] = []
@@ -178,17 +204,16 @@ def repair(
     for booking in again:
         done = len(frozen_by.get(booking.id, []))
         prev_end = max((a.end for a in frozen_by.get(booking.id, [])), default=booking.arrival)
-        ready = max(prev_end, ready_after.get(booking.id, 0), now, booking.arrival)
+        ready = max(prev_end, ready_after.get(booking.id, 0), now)
         try:
-            placed.extend(_place_rest(d, day, booking, done, ready))
+            placed.extend(d.place(booking, ready=ready, first=done))
         except BookingNotPlaced as exc:
             if done:
-                raise RuntimeError(
-                    f"booking {booking.id} has started but the rest of its work no longer "
-                    f"fits today: {exc}"
+                raise StartedWorkDoesNotFit(
+                    booking.id, _operation(day, booking, done), str(exc)
                 ) from exc
             unscheduled.append(Unscheduled(booking.id, str(exc)))
-    return [*frozen, *kept, *placed], unscheduled, len(frozen)
+    return Repair([*frozen, *kept, *placed], unscheduled, frozen, kept_holds, released)
 
 
 def moved_promises(previous: list[Assignment], plan: Plan) -> int:
@@ -224,10 +249,10 @@ def _respects(
 def run_replan(job: ReplanJob) -> ReplanResult:
     """Re-plan the day in ``job``: the repair plan, or a better valid one from the solvers."""
     day = parse_day(job.day, source="<re-plan>")
-    previous, holds = from_rows(job.previous), from_rows(job.holds)
-    assignments, unscheduled, frozen_count = repair(day, previous, holds, job.now, job.ready_after)
-    best = Plan.build(day, assignments, unscheduled, status=PlanStatus.HEURISTIC)
-    frozen = _frozen(day, previous, job.now)
+    previous = from_rows(job.previous)
+    fixed = repair(day, previous, from_rows(job.holds), job.now, job.ready_after)
+    best = Plan.build(day, fixed.assignments, fixed.unscheduled, status=PlanStatus.HEURISTIC)
+    frozen, holds = fixed.frozen, fixed.holds
 
     def cost(plan: Plan) -> Fraction:
         return plan.objective + STABILITY_MINUTES * moved_promises(previous, plan)
@@ -249,7 +274,7 @@ def run_replan(job: ReplanJob) -> ReplanResult:
         unscheduled=[(u.booking, u.reason) for u in best.unscheduled],
         status=best.status.value,
         lower_bound=str(best.lower_bound),
-        frozen=frozen_count,
+        frozen=len(frozen),
     )
 
 
@@ -270,7 +295,7 @@ def _cpsat(
     from scheduler.cpsat import improve
 
     stand_ins = []
-    for hold_id, items in sorted(_by_booking(holds).items()):
+    for hold_id, items in sorted(by_booking(holds).items()):
         items.sort()
         codes = tuple(dict.fromkeys(a.service for a in items))
         stand_ins.append(Booking(id=hold_id, services=codes, arrival=items[0].start))
@@ -327,7 +352,8 @@ def _not_before(day: Day, frozen: list[Assignment], job: ReplanJob) -> list[Book
     return out
 
 
-def _by_booking(assignments: list[Assignment]) -> dict[str, list[Assignment]]:
+def by_booking(assignments: list[Assignment]) -> dict[str, list[Assignment]]:
+    """Assignments per booking id (or per hold, for hold assignments)."""
     out: dict[str, list[Assignment]] = defaultdict(list)
     for a in assignments:
         out[a.booking].append(a)

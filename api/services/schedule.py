@@ -2,11 +2,14 @@
 
 The committed schedule is every assignment of a booked booking and of an unexpired hold. Each
 assignment reserves its technician and its bay as two rows of ``reserved_intervals``; on
-PostgreSQL the exclusion constraint on that table refuses any overlap at commit time, so no code
-path can double-book. Writers lock the day's row first (``SELECT ... FOR UPDATE`` on a row that
-always exists, made by an ``INSERT ... ON CONFLICT DO NOTHING``), so writes to one day queue up
-and the overlap and parts checks they make see a schedule that cannot change under them. On
-SQLite the write transaction itself starts with ``BEGIN IMMEDIATE`` and plays the same role.
+PostgreSQL the exclusion constraint on that table refuses any insert that overlaps a committed
+or pending reservation of the same resource, so no code path can double-book. Every writer
+locks the day's row first with ``lock_day`` (``SELECT ... FOR UPDATE`` on a row that always
+exists, made by an ``INSERT ... ON CONFLICT DO NOTHING``), so writes to one day queue up and
+the overlap and parts checks they make see a schedule that cannot change under them; the same
+call releases the day's expired holds, so they never block a writer even when no background
+job runs. On SQLite the write transaction itself starts with ``BEGIN IMMEDIATE`` and plays the
+role of the row lock.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from api.db.models import (
     ReservedIntervalRow,
     WorkshopRow,
 )
-from api.services.daydata import WorkshopCache, make_booking, make_day
+from api.services.daydata import WorkshopCache, decimal_text, make_booking, make_day
 from api.services.errors import NotFound
 from scheduler.checker import check_plan
 from scheduler.clock import to_datetime, zone
@@ -79,8 +82,17 @@ def find_day(session: Session, workshop_id: str, date: dt.date) -> DayRow | None
     ).one_or_none()
 
 
-def lock_day(session: Session, workshop: WorkshopRow, date: dt.date, now: dt.datetime) -> DayRow:
-    """Create the day's row if needed and lock it for the rest of the transaction."""
+def get_day(session: Session, workshop_id: str, date: dt.date) -> DayRow:
+    """The day's row; NotFound naming the workshop or the day that is missing."""
+    get_workshop_row(session, workshop_id)
+    row = find_day(session, workshop_id, date)
+    if row is None:
+        raise NotFound(f"workshop {workshop_id!r} has no day {date.isoformat()}")
+    return row
+
+
+def open_day(session: Session, workshop: WorkshopRow, date: dt.date, now: dt.datetime) -> DayRow:
+    """Create the day's row if needed, then lock it as ``lock_day`` does."""
     values = {
         "workshop_id": workshop.id,
         "date": date,
@@ -95,13 +107,28 @@ def lock_day(session: Session, workshop: WorkshopRow, date: dt.date, now: dt.dat
         .values(**values)
         .on_conflict_do_nothing(index_elements=["workshop_id", "date"])
     )
-    return session.scalars(
+    day_id = session.scalar(
+        select(DayRow.id).where(DayRow.workshop_id == workshop.id, DayRow.date == date)
+    )
+    assert day_id is not None
+    return lock_day(session, day_id, now)
+
+
+def lock_day(session: Session, day_id: int, now: dt.datetime) -> DayRow:
+    """Lock the day's row for the rest of the transaction and release its expired holds.
+
+    Every write to a day's schedule starts here, so writes to one day queue up and each sees
+    the schedule as the previous one left it, without holds whose time is up.
+    """
+    row = session.scalars(
         select(DayRow)
         .options(defer(DayRow.config))  # loaded only if used: most writes never need it
-        .where(DayRow.workshop_id == workshop.id, DayRow.date == date)
+        .where(DayRow.id == day_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
+    expire_holds(session, row, now)
+    return row
 
 
 def bump(day: DayRow) -> None:
@@ -112,8 +139,9 @@ def bump(day: DayRow) -> None:
 def expire_holds(session: Session, day: DayRow, now: dt.datetime) -> int:
     """Release every hold of the day whose time is up; return how many were released.
 
-    Run at the start of every write to the day, so expired holds never block anyone even if
-    no background job ever runs.
+    The schedule version is not bumped: every reader already leaves out a hold past its
+    expiry (and a cached schedule is good only until its first hold expires), so releasing
+    it changes nothing anyone can see. A re-plan solved before the expiry stays valid.
     """
     expired = list(
         session.scalars(
@@ -123,24 +151,64 @@ def expire_holds(session: Session, day: DayRow, now: dt.datetime) -> int:
         )
     )
     if expired:
-        release_hold_ids(session, expired)
-        session.execute(update(HoldRow).where(HoldRow.id.in_(expired)).values(status=EXPIRED))
-        bump(day)
+        release_holds(session, expired)
     return len(expired)
 
 
-def release_hold_ids(session: Session, hold_ids: Sequence[str]) -> None:
-    """Delete the assignments (and so the reserved intervals) of holds."""
-    ids = select(AssignmentRow.id).where(AssignmentRow.hold_id.in_(hold_ids))
-    session.execute(delete(ReservedIntervalRow).where(ReservedIntervalRow.assignment_id.in_(ids)))
-    session.execute(delete(AssignmentRow).where(AssignmentRow.hold_id.in_(hold_ids)))
+def release_holds(session: Session, hold_ids: Sequence[str]) -> None:
+    """Free what holds reserved and mark them expired (their confirm answers 409)."""
+    release_assignments(session, holds=hold_ids)
+    # An ORM update: hold objects already loaded in this session see the new status too.
+    session.execute(update(HoldRow).where(HoldRow.id.in_(hold_ids)).values(status=EXPIRED))
 
 
-def release_booking_pks(session: Session, pks: Sequence[int]) -> None:
-    """Delete the assignments (and so the reserved intervals) of bookings."""
-    ids = select(AssignmentRow.id).where(AssignmentRow.booking_pk.in_(pks))
+def release_assignments(
+    session: Session, *, holds: Sequence[str] = (), bookings: Sequence[int] = ()
+) -> None:
+    """Delete the assignments, and so the reserved intervals, of holds and of bookings."""
+    owned = AssignmentRow.hold_id.in_(list(holds)) | AssignmentRow.booking_pk.in_(list(bookings))
+    ids = select(AssignmentRow.id).where(owned)
     session.execute(delete(ReservedIntervalRow).where(ReservedIntervalRow.assignment_id.in_(ids)))
-    session.execute(delete(AssignmentRow).where(AssignmentRow.booking_pk.in_(pks)))
+    session.execute(delete(AssignmentRow).where(owned))
+
+
+def add_bookings(
+    session: Session,
+    day: DayRow,
+    bookings: Iterable[Booking],
+    *,
+    source: str,
+    now: dt.datetime,
+    hold_id: str | None = None,
+) -> list[BookingRow]:
+    """Store booked bookings after the day's existing ones (their ``position``), in order."""
+    last = session.scalar(
+        select(func.coalesce(func.max(BookingRow.position), -1)).where(BookingRow.day_id == day.id)
+    )
+    rows = [
+        BookingRow(
+            workshop_id=day.workshop_id,
+            day_id=day.id,
+            booking_id=b.id,
+            customer=b.customer,
+            vehicle=b.vehicle,
+            services=list(b.services),
+            arrival=b.arrival,
+            waiting=b.waiting,
+            promised=b.promised,
+            priority=decimal_text(b.priority),
+            technician=b.technician,
+            status=BOOKED,
+            source=source,
+            hold_id=hold_id,
+            position=int(last if last is not None else -1) + 1 + i,
+            created_at=now,
+        )
+        for i, b in enumerate(bookings)
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
 
 
 def reserve(

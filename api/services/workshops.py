@@ -11,23 +11,26 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from api.db.models import BOOKED, EXPIRED, HELD, BookingRow, DayRow, HoldRow, WorkshopRow
+from api.db.models import HELD, BookingRow, DayEventRow, DayRow, HoldRow, WorkshopRow
 from api.db.session import Database
-from api.services.daydata import decimal_text, workshop_config
+from api.services.daydata import workshop_config
 from api.services.errors import Conflict
 from api.services.plans import store_plan
 from api.services.schedule import (
+    add_bookings,
     get_workshop_row,
-    lock_day,
-    release_booking_pks,
-    release_hold_ids,
+    open_day,
+    release_assignments,
+    release_holds,
 )
 from scheduler.domain import Day
 from scheduler.io import load_day
 from scheduler.solve import solve
+
+FILE_SOURCE = "load"  # BookingRow.source of a booking that came from a day file
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +45,33 @@ class LoadResult:
     plan_version: int
 
 
-def load_day_file(db: Database, path: Path, *, replace: bool, now: dt.datetime) -> LoadResult:
+def load_day_file(
+    db: Database,
+    path: Path,
+    *,
+    replace: bool,
+    now: dt.datetime,
+    discard_online: bool = False,
+) -> LoadResult:
     """Read a day file and store it; DayFileError for a bad file, Conflict if the day exists."""
-    return store_day(db, load_day(path), replace=replace, now=now)
+    return store_day(db, load_day(path), replace=replace, discard_online=discard_online, now=now)
 
 
-def store_day(db: Database, day: Day, *, replace: bool, now: dt.datetime) -> LoadResult:
+def store_day(
+    db: Database,
+    day: Day,
+    *,
+    replace: bool,
+    now: dt.datetime,
+    discard_online: bool = False,
+) -> LoadResult:
     """Store a workshop and its day of bookings, planned with the dispatch heuristics.
 
-    The plan is made before the transaction opens, so no lock is held while planning.
+    A day that already has bookings is replaced only with ``replace``, and only if everything
+    on it came from a day file: bookings made online or as walk-ins, and the changes day events
+    made, exist nowhere else, so they are deleted only with ``discard_online`` as well
+    (otherwise Conflict says what would be lost). Holds on the day are released. The plan is
+    made before the transaction opens, so no lock is held while planning.
     """
     plan = solve(day, "dispatch")
 
@@ -75,28 +96,26 @@ def store_day(db: Database, day: Day, *, replace: bool, now: dt.datetime) -> Loa
                 now,
             )
         session.flush()
-        row = lock_day(session, get_workshop_row(session, ws.id), day.date, now)
-        existing = session.scalars(
-            select(BookingRow.booking_id).where(BookingRow.day_id == row.id)
-        ).all()
+        row = open_day(session, ws, day.date, now)
+        existing = session.scalar(
+            select(func.count()).select_from(BookingRow).where(BookingRow.day_id == row.id)
+        )
         if existing and not replace:
             raise Conflict(
-                f"workshop {ws.id!r} already has {len(existing)} booking(s) on "
+                f"workshop {ws.id!r} already has {existing} booking(s) on "
                 f"{day.date.isoformat()}; use --replace to load the day file over them"
             )
+        if not discard_online:
+            _refuse_to_lose(session, row)
         # Holds were made against the bookings being replaced: let them go with them.
-        held = list(
-            session.scalars(
-                select(HoldRow.id).where(HoldRow.day_id == row.id, HoldRow.status == HELD)
-            )
-        )
-        release_hold_ids(session, held)
-        session.execute(update(HoldRow).where(HoldRow.id.in_(held)).values(status=EXPIRED))
-        release_booking_pks(
-            session,
-            list(session.scalars(select(BookingRow.pk).where(BookingRow.day_id == row.id))),
-        )
+        held = session.scalars(
+            select(HoldRow.id).where(HoldRow.day_id == row.id, HoldRow.status == HELD)
+        ).all()
+        release_holds(session, held)
+        pks = session.scalars(select(BookingRow.pk).where(BookingRow.day_id == row.id)).all()
+        release_assignments(session, bookings=pks)
         session.execute(delete(BookingRow).where(BookingRow.day_id == row.id))
+        session.execute(delete(DayEventRow).where(DayEventRow.day_id == row.id))
         row.config = config
         clash = session.scalars(
             select(BookingRow.booking_id).where(
@@ -106,30 +125,9 @@ def store_day(db: Database, day: Day, *, replace: bool, now: dt.datetime) -> Loa
         ).first()
         if clash is not None:
             raise Conflict(f"booking id {clash!r} is already used on another day of {ws.id!r}")
-        rows = [
-            BookingRow(
-                workshop_id=ws.id,
-                day_id=row.id,
-                booking_id=b.id,
-                customer=b.customer,
-                vehicle=b.vehicle,
-                services=list(b.services),
-                arrival=b.arrival,
-                waiting=b.waiting,
-                promised=b.promised,
-                priority=decimal_text(b.priority),
-                technician=b.technician,
-                status=BOOKED,
-                source="load",
-                position=i,
-                created_at=now,
-            )
-            for i, b in enumerate(day.bookings)
-        ]
-        session.add_all(rows)
-        session.flush()
-        pks = {r.booking_id: r.pk for r in rows}
-        version = store_plan(session, row, day, plan, pks, reason="loaded", now=now)
+        rows = add_bookings(session, row, day.bookings, source=FILE_SOURCE, now=now)
+        pks_by_id = {r.booking_id: r.pk for r in rows}
+        version = store_plan(session, row, day, plan, pks_by_id, reason="loaded", now=now)
         return LoadResult(
             workshop=ws.id,
             date=day.date,
@@ -140,6 +138,28 @@ def store_day(db: Database, day: Day, *, replace: bool, now: dt.datetime) -> Loa
         )
 
     return db.write(work)
+
+
+def _refuse_to_lose(session: Session, row: DayRow) -> None:
+    """Conflict naming what replacing the day would delete that no day file holds."""
+    sources = dict(
+        session.execute(
+            select(BookingRow.source, func.count())
+            .where(BookingRow.day_id == row.id, BookingRow.source != FILE_SOURCE)
+            .group_by(BookingRow.source)
+        ).all()
+    )
+    events = session.scalar(
+        select(func.count()).select_from(DayEventRow).where(DayEventRow.day_id == row.id)
+    )
+    lost = [f"{n} {source} booking(s)" for source, n in sorted(sources.items())]
+    if events:
+        lost.append(f"{events} day event(s) and the changes they made to the day")
+    if lost:
+        raise Conflict(
+            f"{row.date.isoformat()} has {', '.join(lost)} that are not in the day file; "
+            "loading it would delete them. Add --discard-online-bookings to load it anyway"
+        )
 
 
 @dataclass(frozen=True, slots=True)

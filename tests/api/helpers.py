@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 from typing import Any
 
 from api.db.session import Database
@@ -13,6 +15,19 @@ from scheduler.planfile import plan_from_dict
 
 DATE = dt.date(2026, 11, 26)
 WORKSHOP = "city-motors"
+
+
+def local(hhmm: str, date: dt.date = DATE) -> str:
+    """``HH:MM`` on ``date`` in the small day's zone (Asia/Shanghai, +08:00), as ISO 8601."""
+    return f"{date.isoformat()}T{hhmm}:00+08:00"
+
+
+def witness(token: str) -> list[dict[str, Any]]:
+    """The insertion behind a slot offer, read out of its token (tests only: it is opaque)."""
+    body = token.split(".")[0]
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    keys = ("service", "operation", "technician", "bay", "start", "end")
+    return [dict(zip(keys, item, strict=True)) for item in payload["x"]]
 
 
 def stored_day(url: str, now: dt.datetime, date: dt.date = DATE) -> Day:
@@ -45,15 +60,24 @@ def overlaps(url: str) -> int:
             ).all()
     finally:
         db.dispose()
-    by: dict[str, list[tuple[Any, Any]]] = {}
+    by: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
     for resource, start, end in rows:
-        by.setdefault(resource, []).append((str(start)[:19], str(end)[:19]))
+        by.setdefault(resource, []).append((_instant(start), _instant(end)))
     count = 0
     for spans in by.values():
         spans.sort()
-        latest = ""
+        latest: dt.datetime | None = None
         for start, end in spans:
-            if start < latest:
+            if latest is not None and start < latest:
                 count += 1
-            latest = max(latest, end)
+            latest = end if latest is None else max(latest, end)
     return count
+
+
+def _instant(value: Any) -> dt.datetime:
+    """A stored time as an aware UTC datetime (SQLite hands back text or naive UTC)."""
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, dt.datetime)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
