@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +35,8 @@ def postgres_url() -> Iterator[str]:
         pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL tests need a server to run against")
     url = make_url(base)
     name = f"workshop_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    # pre_ping: a slow test restarts the server, and the teardown must not trip over that.
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))  # a generated name, no user data
     try:
@@ -91,8 +93,26 @@ def clock() -> Any:
     return ManualClock(MORNING)
 
 
+@pytest.fixture(scope="session")
+def small_day_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file holding the small day as loaded at MORNING, copied for each test that
+    needs it (loading costs more than copying, and every such test starts from it)."""
+    from api.db.migrate import upgrade
+    from api.db.session import Database
+    from api.services.workshops import load_day_file
+
+    path = tmp_path_factory.mktemp("template") / "small-day.db"
+    db = Database(f"sqlite:///{path}")
+    try:
+        upgrade(db)
+        load_day_file(db, SMALL_DAY, replace=False, now=MORNING)
+    finally:
+        db.dispose()  # the last connection checkpoints the WAL into the file
+    return path
+
+
 @pytest.fixture
-def app_client(db_url: str, clock: Any) -> Iterator[Any]:
+def app_client(db_url: str, clock: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A TestClient on a fresh database holding the small day, with a manual clock."""
     from fastapi.testclient import TestClient
 
@@ -100,7 +120,11 @@ def app_client(db_url: str, clock: Any) -> Iterator[Any]:
     from api.services.workshops import load_day_file
     from api.settings import Settings
 
+    if db_url.startswith("sqlite"):
+        template: Path = request.getfixturevalue("small_day_sqlite")
+        shutil.copyfile(template, db_url.removeprefix("sqlite:///"))
     app = create_app(Settings(database_url=db_url, solver_processes=0), clock=clock)
-    load_day_file(app.state.context.db, SMALL_DAY, replace=False, now=clock.now())
+    if not db_url.startswith("sqlite"):
+        load_day_file(app.state.context.db, SMALL_DAY, replace=False, now=clock.now())
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client

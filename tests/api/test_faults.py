@@ -1,15 +1,21 @@
-"""Faults: a server killed with SIGKILL mid-flight, clients retrying with the same keys.
+"""Faults: a server killed with SIGKILL mid-flight, clients retrying with the same keys; the
+database's connections cut, and the PostgreSQL server itself restarted, under load.
 
 No acknowledged booking may be lost and none may be made twice; bookings confirmed before a
-restart are all there after it. (A PostgreSQL restart under load is not tested here: the
-shared database server of this machine is not ours to restart in a test run.)
+restart are all there after it; after a database outage the service answers again within 10
+seconds. Every test here starts server processes: they are slow tests (``pytest -m slow``).
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -114,30 +120,32 @@ def test_sigkill_during_a_hundred_holds_loses_and_duplicates_nothing(
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+PG_CLUSTER = ("15", "main")  # this machine's PostgreSQL, the one the tests run against
 
 
-@pytest.mark.postgres
-def test_database_connections_dropped_under_load(postgres_url: str, tmp_path: Path) -> None:
-    """Every connection to the database is killed twice mid-load (what a PostgreSQL restart
-    does to the service); writes retry, the service answers again within 10 s, and nothing
-    acknowledged is lost or double-booked. The shared server itself is not restarted."""
-    from sqlalchemy import create_engine, text
+@dataclass
+class Load:
+    """What ten customers booking in a loop saw: every status code and every booking made."""
 
-    from tests.api.conftest import _empty_postgres
+    acknowledged: list[str] = field(default_factory=list)
+    codes: list[int] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    _empty_postgres(postgres_url)
-    db = Database(postgres_url)
-    upgrade(db)
-    load_day_file(db, SMALL_DAY, replace=False, now=MORNING)
-    db.dispose()
-    server = Server(postgres_url, tmp_path).start()
-    acknowledged: list[str] = []
-    codes: list[int] = []
-    stop = time.monotonic() + 12
-    lock = threading.Lock()
+    def record(self, code: int, booking: str | None = None) -> None:
+        with self.lock:
+            self.codes.append(code)
+            if booking is not None:
+                self.acknowledged.append(booking)
+
+
+@contextmanager
+def customers_booking(base: str, seconds: float, count: int = 10) -> Iterator[Load]:
+    """``count`` customers holding and confirming TYRE slots with keys for ``seconds``."""
+    load = Load()
+    stop = time.monotonic() + seconds
 
     def customer(seed: int) -> None:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30) as client:
             n = 0
             while time.monotonic() < stop:
                 n += 1
@@ -145,8 +153,10 @@ def test_database_connections_dropped_under_load(postgres_url: str, tmp_path: Pa
                     r = client.get(
                         f"/workshops/{WORKSHOP}/slots", params={"services": "TYRE", **DAYS}
                     )
+                    load.record(r.status_code)
                     offers = r.json().get("slots", []) if r.status_code == 200 else []
                     if not offers:
+                        time.sleep(0.1)
                         continue
                     key = f"{seed}-{n}"
                     hold = client.post(
@@ -154,8 +164,7 @@ def test_database_connections_dropped_under_load(postgres_url: str, tmp_path: Pa
                         json={"slot": offers[(seed * 7 + n) % len(offers)]["slot"]},
                         headers={"Idempotency-Key": f"h{key}"},
                     )
-                    with lock:
-                        codes.append(hold.status_code)
+                    load.record(hold.status_code)
                     if hold.status_code != 201:
                         continue
                     done = client.post(
@@ -163,18 +172,64 @@ def test_database_connections_dropped_under_load(postgres_url: str, tmp_path: Pa
                         json={"customer": f"drop-{key}"},
                         headers={"Idempotency-Key": f"c{key}"},
                     )
-                    with lock:
-                        codes.append(done.status_code)
-                        if done.status_code == 201:
-                            acknowledged.append(done.json()["booking"])
+                    booking = done.json()["booking"] if done.status_code == 201 else None
+                    load.record(done.status_code, booking)
                 except httpx.HTTPError:
-                    pass
+                    time.sleep(0.1)
 
+    with ThreadPoolExecutor(count) as pool:
+        futures = [pool.submit(customer, i) for i in range(count)]
+        yield load
+        for f in futures:
+            f.result()
+
+
+def _wait_ready(base: str, since: float, within: float = 10.0) -> float:
+    """Seconds from ``since`` until /readyz answers 200; fails after ``within`` seconds."""
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return time.monotonic() - since
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() - since < within, "the service did not come back in time"
+        time.sleep(0.1)
+
+
+def _check_invariants(url: str, base: str, load: Load) -> None:
+    """Nothing acknowledged lost, nothing twice, no overlap, no 5xx but 503 (retry)."""
+    assert load.acknowledged, "no booking was made at all"
+    found = httpx.get(f"{base}/workshops/{WORKSHOP}/bookings").json()["bookings"]
+    ids = [b["id"] for b in found]
+    assert set(load.acknowledged) <= set(ids) and len(ids) == len(set(ids))
+    assert overlaps(url) == 0
+    assert all(c < 500 or c == 503 for c in load.codes), load.codes
+
+
+def _postgres_loaded(url: str) -> None:
+    from tests.api.conftest import _empty_postgres
+
+    _empty_postgres(url)
+    db = Database(url)
+    upgrade(db)
+    load_day_file(db, SMALL_DAY, replace=False, now=MORNING)
+    db.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_database_connections_dropped_under_load(postgres_url: str, tmp_path: Path) -> None:
+    """Every connection to the database is killed twice mid-load (what a PostgreSQL restart
+    does to the service); writes retry, the service answers again within 10 s, and nothing
+    acknowledged is lost or double-booked."""
+    from sqlalchemy import create_engine, text
+
+    _postgres_loaded(postgres_url)
+    server = Server(postgres_url, tmp_path).start()
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     name = postgres_url.rsplit("/", 1)[1]
     try:
-        with ThreadPoolExecutor(10) as pool:
-            futures = [pool.submit(customer, i) for i in range(10)]
+        with customers_booking(server.url, seconds=12) as load:
             for _ in range(2):
                 time.sleep(3)
                 with admin.connect() as conn:
@@ -185,18 +240,66 @@ def test_database_connections_dropped_under_load(postgres_url: str, tmp_path: Pa
                         ),
                         {"name": name},
                     )
-                since = time.monotonic()
-                while httpx.get(f"{server.url}/readyz", timeout=5).status_code != 200:
-                    assert time.monotonic() - since < 10, "the service did not come back"
-                    time.sleep(0.2)
-            for f in futures:
-                f.result()
-        assert acknowledged
-        found = httpx.get(f"{server.url}/workshops/{WORKSHOP}/bookings").json()["bookings"]
-        ids = [b["id"] for b in found]
-        assert set(acknowledged) <= set(ids) and len(ids) == len(set(ids))
-        assert overlaps(postgres_url) == 0
-        assert all(c < 500 or c == 503 for c in codes), codes  # 503: cut mid-flight, retry
+                _wait_ready(server.url, time.monotonic())
+        _check_invariants(postgres_url, server.url, load)
     finally:
         admin.dispose()
+        server.stop()
+
+
+def _pg_ctl(action: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", *PG_CLUSTER, action],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _postgres_online() -> bool:
+    found = subprocess.run(
+        ["pg_lsclusters", "--no-header", *PG_CLUSTER], capture_output=True, text=True, check=False
+    )
+    return "online" in found.stdout
+
+
+@contextmanager
+def _postgres_left_running() -> Iterator[Callable[[], None]]:
+    """A restart of this machine's PostgreSQL, which is started again whatever happens."""
+
+    def restart() -> None:
+        done = _pg_ctl("restart")
+        assert done.returncode == 0, done.stderr
+
+    try:
+        yield restart
+    finally:
+        if not _postgres_online():
+            _pg_ctl("start")
+        assert _postgres_online(), "PostgreSQL is not running after the test"
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.skipif(shutil.which("pg_ctlcluster") is None, reason="needs pg_ctlcluster")
+def test_postgresql_restarted_under_load(postgres_url: str, tmp_path: Path) -> None:
+    """The PostgreSQL server this machine runs is restarted while customers book: the service
+    answers again within 10 s of the database coming back, requests in flight get 503 (retry)
+    at worst, nothing acknowledged is lost, nothing is booked twice, nothing overlaps."""
+    _postgres_loaded(postgres_url)
+    server = Server(postgres_url, tmp_path).start()
+    try:
+        with _postgres_left_running() as restart, customers_booking(server.url, 14) as load:
+            time.sleep(3)
+            before = len(load.acknowledged)
+            started = time.monotonic()
+            restart()
+            restarted = time.monotonic()
+            back = _wait_ready(server.url, restarted)
+            print(f"restart took {restarted - started:.1f} s; service ready {back:.1f} s after")
+        assert before > 0
+        assert len(load.acknowledged) > before, "no booking was made after the restart"
+        _check_invariants(postgres_url, server.url, load)
+    finally:
         server.stop()
