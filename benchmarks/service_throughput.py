@@ -2,7 +2,8 @@
 
 A fresh database is made on the PostgreSQL server named by ``--db`` (default
 ``WORKSHOP_TEST_POSTGRES_URL``, else the local ``test`` database's server) and dropped at the
-end. The city-dealer day is loaded, ``--servers`` ``workshop serve`` processes start on it, and
+end. The city-dealer day is loaded as tomorrow's (the servers run on the real clock, so the
+days booked into must lie ahead), ``--servers`` ``workshop serve`` processes start on it, and
 ``--clients`` threads each loop for ``--seconds``: ask for slots (one or two random services,
 on one of the ``--days`` days from the loaded one, as a customer looks at one day), hold a random
 one of its first ten offers, confirm it. Afterwards the stored
@@ -15,6 +16,7 @@ bay) and every day's plan is re-checked with ``check_plan``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import random
@@ -98,6 +100,8 @@ def main() -> None:
         db = Database(url)
         upgrade(db)
         day = load_day(args.day)
+        tomorrow = dt.datetime.now(zone(day.workshop.timezone)).date() + dt.timedelta(days=1)
+        day = dataclasses.replace(day, date=tomorrow)
         store_day(db, day, replace=False, now=dt.datetime.now(dt.UTC))
         logs = Path(tempfile.mkdtemp(prefix="throughput-"))
         bases = []
@@ -120,6 +124,10 @@ def main() -> None:
         lock = threading.Lock()
         deadline = time.monotonic() + args.seconds
 
+        def count(outcome: str) -> None:
+            with lock:
+                outcomes[outcome] += 1
+
         def client(seed: int) -> None:
             rng = random.Random(seed)
             with httpx.Client(base_url=bases[seed % len(bases)], timeout=30) as http:
@@ -130,11 +138,12 @@ def main() -> None:
                             f"/workshops/{day.workshop.id}/slots",
                             params={"services": services, **rng.choice(windows)},
                         )
-                        offers = r.json().get("slots", []) if r.status_code == 200 else []
                         if r.status_code != 200:
-                            outcomes["failed (other than 409)"] += 1
+                            count("failed (other than 409)")
+                            continue
+                        offers = r.json()["slots"]
                         if not offers:
-                            outcomes["no offer"] += 1
+                            count("no offer")
                             continue
                         offer = rng.choice(offers[:10])
                         t0 = time.perf_counter()
@@ -145,10 +154,10 @@ def main() -> None:
                         )
                         t1 = time.perf_counter()
                         if h.status_code == 409:
-                            outcomes["hold 409"] += 1
+                            count("hold 409")
                             continue
                         if h.status_code != 201:
-                            outcomes["failed (other than 409)"] += 1
+                            count("failed (other than 409)")
                             continue
                         c = http.post(
                             f"/holds/{h.json()['id']}/confirm",
@@ -166,7 +175,7 @@ def main() -> None:
                             else:
                                 outcomes["failed (other than 409)"] += 1
                     except httpx.HTTPError:
-                        outcomes["failed (other than 409)"] += 1
+                        count("failed (other than 409)")
 
         started = time.monotonic()
         threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
