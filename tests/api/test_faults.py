@@ -120,7 +120,6 @@ def test_sigkill_during_a_hundred_holds_loses_and_duplicates_nothing(
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-PG_CLUSTER = ("15", "main")  # this machine's PostgreSQL, the one the tests run against
 
 
 @dataclass
@@ -247,37 +246,43 @@ def test_database_connections_dropped_under_load(postgres_url: str, tmp_path: Pa
         server.stop()
 
 
-def _pg_ctl(action: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", *PG_CLUSTER, action],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+def _cluster(port: int) -> tuple[str, str, str]:
+    """Version, name and status of this machine's PostgreSQL cluster on ``port``."""
+    listed = subprocess.run(
+        ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True
     )
-
-
-def _postgres_online() -> bool:
-    found = subprocess.run(
-        ["pg_lsclusters", "--no-header", *PG_CLUSTER], capture_output=True, text=True, check=False
-    )
-    return "online" in found.stdout
+    for line in listed.stdout.splitlines():
+        version, name, cluster_port, status, *_ = line.split()
+        if int(cluster_port) == port:
+            return version, name, status
+    pytest.skip(f"no local PostgreSQL cluster listens on port {port}")
 
 
 @contextmanager
-def _postgres_left_running() -> Iterator[Callable[[], None]]:
-    """A restart of this machine's PostgreSQL, which is started again whatever happens."""
+def _postgres_left_running(port: int) -> Iterator[Callable[[], None]]:
+    """A restart of the local PostgreSQL on ``port``, which is started again whatever
+    happens."""
+    version, name, _ = _cluster(port)
+
+    def pg_ctl(action: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, action],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     def restart() -> None:
-        done = _pg_ctl("restart")
+        done = pg_ctl("restart")
         assert done.returncode == 0, done.stderr
 
     try:
         yield restart
     finally:
-        if not _postgres_online():
-            _pg_ctl("start")
-        assert _postgres_online(), "PostgreSQL is not running after the test"
+        if _cluster(port)[2] != "online":
+            pg_ctl("start")
+        assert _cluster(port)[2] == "online", "PostgreSQL is not running after the test"
 
 
 @pytest.mark.slow
@@ -287,10 +292,14 @@ def test_postgresql_restarted_under_load(postgres_url: str, tmp_path: Path) -> N
     """The PostgreSQL server this machine runs is restarted while customers book: the service
     answers again within 10 s of the database coming back, requests in flight get 503 (retry)
     at worst, nothing acknowledged is lost, nothing is booked twice, nothing overlaps."""
+    from sqlalchemy.engine import make_url
+
+    port = make_url(postgres_url).port or 5432
+    _cluster(port)  # skip early where the server is not a local cluster
     _postgres_loaded(postgres_url)
     server = Server(postgres_url, tmp_path).start()
     try:
-        with _postgres_left_running() as restart, customers_booking(server.url, 14) as load:
+        with _postgres_left_running(port) as restart, customers_booking(server.url, 14) as load:
             time.sleep(3)
             before = len(load.acknowledged)
             started = time.monotonic()
