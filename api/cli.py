@@ -230,6 +230,7 @@ def load(
     """Store a workshop and its day of bookings, planned so slots can be offered around them."""
     from api.db.migrate import upgrade
     from api.db.session import Database
+    from api.services.audit import cli_actor
     from api.services.workshops import load_day_file
 
     database = Database(_settings(db).database_url)
@@ -241,6 +242,7 @@ def load(
             replace=replace or discard_online,
             discard_online=discard_online,
             now=_now(),
+            actor=cli_actor(),
         )
     finally:
         database.dispose()
@@ -251,23 +253,255 @@ def load(
     )
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is an address of this machine only (127.0.0.1, ::1, localhost)."""
+    import ipaddress
+
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @app.command()
 def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
 ) -> None:
-    """Start the HTTP service (migrating the database first)."""
+    """Start the HTTP service and the day board (migrating the database first).
+
+    With no API clients configured it serves this machine only, without keys (local trial
+    mode), and refuses to listen on any other address.
+    """
     import logging
 
     import uvicorn
 
+    from api.db.migrate import upgrade
+    from api.db.session import Database
     from api.main import create_app
+    from api.services.clients import list_clients
 
+    settings = _settings(db)
+    database = Database(settings.database_url)
+    try:
+        upgrade(database)
+        active = [c for c in list_clients(database) if c.revoked_at is None]
+    finally:
+        database.dispose()
+    local = is_loopback(host)
+    if not active and not local:
+        raise UserError(
+            [
+                f"no API clients are configured, so the service would answer anyone who can "
+                f"reach {host} without a key; add one first (workshop clients add NAME --role "
+                "manager) or listen on 127.0.0.1 only (local trial mode)"
+            ]
+        )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(create_app(_settings(db)), host=host, port=port, log_level="info")
+    log = logging.getLogger("workshop.serve")
+    if active:
+        log.info(
+            "%d API client(s) configured: every request needs its key "
+            "(Authorization: Bearer), the day board a manager's sign-in",
+            len(active),
+        )
+    else:
+        log.warning(
+            "no API clients configured: LOCAL TRIAL MODE, requests from this machine are "
+            "served without a key as the local manager; add a client with "
+            "'workshop clients add NAME --role manager' to require keys"
+        )
+    # Off the loopback interface, no trial mode even if every client is revoked later.
+    settings = settings.model_copy(update={"local_mode": settings.local_mode and local})
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        server_header=False,
+        proxy_headers=False,
+    )
+
+
+clients_app = typer.Typer(
+    help="API clients: who may call the service, in which role, for which workshops.",
+    no_args_is_help=True,
+)
+app.add_typer(clients_app, name="clients")
+
+
+@clients_app.command("add")
+def clients_add(
+    name: Annotated[str, typer.Argument(help="A name for the client, e.g. online-shop.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="booking (slots, its own holds and bookings), manager (everything, the day "
+            "board) or viewer (reads, no customer data).",
+        ),
+    ],
+    workshop: Annotated[
+        list[str] | None,
+        typer.Option("--workshop", help="A workshop it may use (repeatable; default: all)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Add an API client and print its key, once: only its hash is stored."""
+    from api.db.migrate import upgrade
+    from api.db.session import Database
+    from api.services.audit import cli_actor
+    from api.services.clients import add_client
+
+    database = Database(_settings(db).database_url)
+    try:
+        upgrade(database)
+        made = add_client(
+            database,
+            name=name,
+            role=role,
+            workshops=workshop or [],
+            now=_now(),
+            actor=cli_actor(),
+        )
+    finally:
+        database.dispose()
+    scope = ", ".join(sorted(made.client.workshops or [])) or "all workshops"
+    print(f"added client {made.client.name!r}: role {made.client.role}, {scope}")
+    for missing in made.unknown_workshops:
+        print(f"note: workshop {missing!r} is not loaded (yet)", file=sys.stderr)
+    print("key (shown only now; keep it secret, send it as 'Authorization: Bearer <key>'):")
+    print(made.key)
+
+
+@clients_app.command("list")
+def clients_list(db: DbOption = None) -> None:
+    """List the API clients (never their keys)."""
+    from api.db.migrate import upgrade
+    from api.db.session import Database
+    from api.services.clients import list_clients
+
+    database = Database(_settings(db).database_url)
+    try:
+        upgrade(database)
+        found = list_clients(database)
+    finally:
+        database.dispose()
+    if not found:
+        print("no API clients: the service runs in local trial mode (127.0.0.1 only)")
+        return
+    table = Table(title="API clients")
+    for col in ("name", "role", "workshops", "added", "status"):
+        table.add_column(col)
+    for c in found:
+        table.add_row(
+            c.name,
+            c.role.value,
+            ", ".join(sorted(c.workshops)) if c.workshops is not None else "all",
+            c.created_at.strftime("%Y-%m-%d %H:%M"),
+            "active" if c.revoked_at is None else f"revoked {c.revoked_at:%Y-%m-%d %H:%M}",
+        )
+    console.print(table)
+
+
+@clients_app.command("revoke")
+def clients_revoke(
+    name: Annotated[str, typer.Argument(help="The client to revoke.")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a client: its key and its day-board sign-ins stop working at once."""
+    from api.db.migrate import upgrade
+    from api.db.session import Database
+    from api.services.audit import cli_actor
+    from api.services.clients import revoke_client
+
+    database = Database(_settings(db).database_url)
+    try:
+        upgrade(database)
+        revoke_client(database, name=name, now=_now(), actor=cli_actor())
+    finally:
+        database.dispose()
+    print(f"revoked client {name!r}")
+
+
+privacy_app = typer.Typer(help="Personal data in stored bookings.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
+
+
+@privacy_app.command("purge")
+def privacy_purge(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days",
+            min=1,
+            help="Keep customers and vehicles this many days after the booking's day "
+            "(default: WORKSHOP_RETENTION_DAYS).",
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Anonymise bookings older than the retention period (customer and vehicle blanked)."""
+    from api.db.migrate import upgrade
+    from api.db.session import Database
+    from api.services.audit import cli_actor
+    from api.services.privacy import purge
+
+    settings = _settings(db)
+    keep = days if days is not None else settings.retention_days
+    if keep is None:
+        raise UserError(["give --days N or set WORKSHOP_RETENTION_DAYS"])
+    database = Database(settings.database_url)
+    try:
+        upgrade(database)
+        result = purge(database, days=keep, now=_now(), actor=cli_actor())
+    finally:
+        database.dispose()
+    print(
+        f"anonymised {result.bookings} booking(s) of days before {result.before.isoformat()}; "
+        f"deleted {result.idempotency_answers} stored answer(s)"
+    )
+
+
+@app.command()
+def audit(
+    workshop: Annotated[
+        str | None, typer.Option("--workshop", help="Only this workshop's entries.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="Newest entries shown.")] = 50,
+    db: DbOption = None,
+) -> None:
+    """Show the audit log (client changes and purges are listed without a workshop)."""
+    from api.db.migrate import upgrade
+    from api.db.session import Database
+    from api.services.audit import entries
+
+    database = Database(_settings(db).database_url)
+    try:
+        upgrade(database)
+        found = entries(database, workshop_id=workshop, limit=limit)
+    finally:
+        database.dispose()
+    table = Table(title="Audit log, newest first")
+    for col in ("id", "at", "actor", "action", "workshop", "target", "detail"):
+        table.add_column(col)
+    for e in found:
+        table.add_row(
+            str(e["id"]),
+            e["at"],
+            e["actor"],
+            e["action"],
+            e["workshop"] or "",
+            e["target"] or "",
+            json.dumps(e["detail"], ensure_ascii=False),
+        )
+    console.print(table)
 
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)

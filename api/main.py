@@ -2,8 +2,10 @@
 
 The app is stateless apart from its database, so several processes can serve one PostgreSQL
 database side by side. On start it migrates the schema and reads the shared token key; its
-lifespan owns the solver's worker processes. Logging is the caller's to configure (``workshop
-serve`` does).
+lifespan owns the solver's worker processes. Every route runs ``api.access.authorize`` first
+(who is asking, may they, within their workshops, within their rate), and ``api.guard.Guard``
+wraps the whole app (body size limit, security headers). Logging is the caller's to configure
+(``workshop serve`` does).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from api import pages, problems
+from api import access, pages, problems
 from api.clock import Clock, SystemClock
 from api.db.migrate import upgrade
 from api.db.session import Database
-from api.routers import health, plans, workshops
+from api.guard import Guard
+from api.routers import audit, health, plans, workshops
 from api.services.context import Context
 from api.services.solver import SolverPool
 from api.services.tokens import signing_key
@@ -57,11 +60,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(access.authorize)],
     )
     app.state.context = ctx
-    problems.install(app)
+    problems.install(app, extend=access.document)
     app.include_router(health.router)
     app.include_router(workshops.router)
     app.include_router(plans.router)
+    app.include_router(audit.router)
     app.include_router(pages.router)
+    access.install(app)
+    app.add_middleware(
+        Guard,
+        max_body_bytes=settings.max_body_bytes,
+        session_seconds=int(settings.session_hours * 3600),
+        secure=settings.cookie_secure,
+    )
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -26,7 +27,13 @@ from api.services.errors import ServiceError, SlotTaken
 log = logging.getLogger("workshop.api")
 MEDIA_TYPE = "application/problem+json"
 PROBLEM_REF = "#/components/schemas/Problem"
-_TITLES = {404: "Not found", 405: "Method not allowed", 409: "Conflict", 422: "Invalid request"}
+_TITLES = {
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Content too large",
+    422: "Invalid request",
+}
 _LOCATIONS = ("body", "query", "path", "header")
 
 
@@ -46,15 +53,18 @@ def _field(error: Any) -> str:
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
-async def _service_error(_: Request, exc: Exception) -> JSONResponse:
+async def service_error(_: Request, exc: Exception) -> JSONResponse:
+    """The problem+json answer of a ServiceError (with its headers)."""
     assert isinstance(exc, ServiceError)
     response = JSONResponse(exc.problem(), status_code=exc.status, media_type=MEDIA_TYPE)
+    response.headers.update(exc.headers)
     if exc.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """A 422 problem naming the first field at fault (and listing every error)."""
     assert isinstance(exc, RequestValidationError)
     errors = [{"field": _field(e), "message": str(e.get("msg", "invalid"))} for e in exc.errors()]
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
@@ -68,7 +78,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    """The problem of an HTTP error raised by FastAPI or Starlette (404, 405, 413, ...)."""
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:  # FastAPI could not read the body (not UTF-8, not parseable)
         detail = f"body: {exc.detail}" if isinstance(exc.detail, str) else "body: unreadable"
@@ -98,7 +109,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if is_exclusion_violation(exc):
         log.warning("overlap refused by the database in %s %s", request.method, request.url.path)
         taken = SlotTaken("the time is no longer free (someone else took it); try again")
-        return await _service_error(request, taken)
+        return await service_error(request, taken)
     log.error("database error in %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
         500,
@@ -108,14 +119,17 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _openapi(app: FastAPI) -> dict[str, Any]:
+def _openapi(app: FastAPI, extend: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
     """The OpenAPI document, with every error response (4xx, 5xx) as a problem+json Problem
-    and a 422 on every operation that takes parameters or a body."""
+    and a 422 on every operation that takes parameters or a body; ``extend`` adds to it first
+    (``api.access`` documents credentials and their errors)."""
     if app.openapi_schema:
         return app.openapi_schema
     doc = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
+    if extend is not None:
+        extend(doc)
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault(
         "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -137,13 +151,13 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, extend: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Answer every error of ``app`` as problem+json, and document them so."""
-    app.add_exception_handler(ServiceError, _service_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ServiceError, service_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(DBAPIError, _database_error)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi(app, extend)  # type: ignore[method-assign]
 
     @app.middleware("http")
     async def _unexpected(request: Request, call_next: Any) -> Any:

@@ -13,6 +13,11 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 ISO = "2026-11-26T09:00:00+08:00"
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,99}$"
+"""Workshop and booking ids: what ``workshop load`` accepts and paths may carry."""
+HOLD_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+"""Hold ids as paths may carry them (the service makes ``H`` and 20 hex digits)."""
+TOKEN_EXAMPLE = "gAAAAABpJ4v...Qk3R9w=="
 
 
 def _in_calendar(moment: dt.datetime) -> dt.datetime:
@@ -78,7 +83,10 @@ class WorkshopPublic(BaseModel):
 class SlotPublic(BaseModel):
     """An exact offer: drop off at ``arrival``, ready by ``promised``; hold it with ``slot``."""
 
-    slot: str = Field(description="Opaque token; POST it to /workshops/{id}/holds.")
+    slot: str = Field(
+        description="Opaque, sealed token (it reveals nothing of how the work would be done); "
+        "POST it to /workshops/{id}/holds."
+    )
     arrival: str
     promised: str
     waiting: bool
@@ -93,7 +101,7 @@ class SlotList(BaseModel):
             "example": {
                 "slots": [
                     {
-                        "slot": "eyJ3Ijoi...Q.9k3R...",
+                        "slot": TOKEN_EXAMPLE,
                         "arrival": "2026-11-26T09:00:00+08:00",
                         "promised": "2026-11-26T10:20:00+08:00",
                         "waiting": False,
@@ -110,7 +118,7 @@ class HoldCreate(BaseModel):
     """Hold an offered slot."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"example": {"slot": "eyJ3Ijoi...Q.9k3R..."}}
+        extra="forbid", json_schema_extra={"example": {"slot": TOKEN_EXAMPLE}}
     )
     slot: str = Field(min_length=1, max_length=8000)
 
@@ -156,7 +164,11 @@ class Confirm(BaseModel):
 
 
 class BookingPublic(BaseModel):
-    """A booking, with its ready time in the current plan (null if unscheduled or cancelled)."""
+    """A booking, with its ready time in the current plan (null if unscheduled or cancelled).
+
+    ``customer`` and ``vehicle`` are null for viewers (personal data: managers see them, and a
+    booking client on the bookings it made); ``technician`` is null for booking clients.
+    """
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -182,8 +194,8 @@ class BookingPublic(BaseModel):
     id: str
     workshop: str
     date: dt.date
-    customer: str
-    vehicle: str
+    customer: str | None
+    vehicle: str | None
     services: list[str]
     arrival: str
     waiting: bool
@@ -366,3 +378,37 @@ class PlanFile(BaseModel):
     assignments: list[PlannedOperation]
     unscheduled: list[UnscheduledBooking]
     kpis: dict[str, Any]
+
+
+class AuditEntry(BaseModel):
+    """One change: who (``actor``), when (``at``), what (``action`` on ``target``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": 42,
+                "at": "2026-11-26T09:01:12+08:00",
+                "actor": "online-shop",
+                "action": "hold.confirm",
+                "workshop": "city-motors",
+                "target": "B1A2B3C4D5E6F",
+                "detail": {"hold": "H3f2a9c0d1e2b4a5c6d7e", "services": ["MINOR"]},
+            }
+        }
+    )
+    id: int
+    at: str
+    actor: str = Field(description="API client name, 'local' (trial mode) or 'cli:<user>'.")
+    action: str = Field(
+        description="workshop.load, hold.create, hold.release, hold.confirm, booking.cancel, "
+        "plan.replan, day.event, client.add, client.revoke or privacy.purge."
+    )
+    workshop: str | None
+    target: str | None = Field(description="The hold, booking or date acted on.")
+    detail: dict[str, Any]
+
+
+class AuditList(BaseModel):
+    """Audit entries, newest first; ask again with ``before`` = the last id for older ones."""
+
+    entries: list[AuditEntry]

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -99,6 +100,10 @@ class BookingRow(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)  # order in the day file
     created_at: Mapped[dt.datetime]
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    # The API client whose hold it was confirmed from (None: loaded, walk-in, local mode).
+    client_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # When ``workshop privacy purge`` blanked its customer and vehicle.
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
 
 
 class HoldRow(Base):
@@ -118,6 +123,9 @@ class HoldRow(Base):
     status: Mapped[str] = mapped_column(String(16), default=HELD)
     booking_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[dt.datetime]
+    # The API client that made it (None in local mode): only it may read, confirm or release
+    # it, and its open holds count against that client's cap.
+    client_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 class AssignmentRow(Base):
@@ -215,3 +223,55 @@ class SecretRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class ApiClientRow(Base):
+    """A program or person allowed to call the service: a role, workshops, a key's hash.
+
+    The key itself is shown once when the client is added and never stored: ``key_id`` (the
+    public part of the key) finds the row, ``secret_hash`` (SHA-256 of the whole key) proves
+    it. Revoked clients are kept, so the audit log's names keep meaning something; a name is
+    unique among the clients not revoked.
+    """
+
+    __tablename__ = "api_clients"
+    __table_args__ = (
+        Index(
+            "uq_api_clients_active_name",
+            "name",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # booking, manager or viewer
+    all_workshops: Mapped[bool] = mapped_column(Boolean)
+    workshops: Mapped[list[str]] = mapped_column(JSON)  # when not all_workshops
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class AuditRow(Base):
+    """One change to the service's data: who made it, when, what, and to which workshop.
+
+    Written in the same transaction as the change, so a change that rolled back leaves no
+    entry and a committed one always has its entry. ``detail`` never holds customer or vehicle
+    data (the retention purge need not rewrite the log).
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_workshop_id_id", "workshop_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(100))  # client name, "local", "cli:<user>"
+    client_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    workshop_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    detail: Mapped[dict[str, Any]]

@@ -152,9 +152,15 @@ def render(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context)
 
 
-def page(name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-    """An HTML page answer with the pages' security headers."""
+def page(
+    name: str, *, request: Request | None = None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """An HTML page answer with the pages' security headers; with ``request``, its forms get
+    the session's CSRF token and the top bar names who is signed in."""
     context.setdefault("standalone", False)
+    state = request.state if request is not None else None
+    context.setdefault("principal", getattr(state, "principal", None))
+    context.setdefault("csrf_token", getattr(state, "csrf_token", ""))
     return HTMLResponse(
         render(name, **context),
         status_code=status,
@@ -178,6 +184,7 @@ def problem_page(request: Request, status: int, slug: str, title: str, detail: s
         return problem(status, slug, title, detail)
     return page(
         "problem.html",
+        request=request,
         status=status,
         problem={"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail},
     )

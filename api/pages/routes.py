@@ -7,6 +7,9 @@ reload never posts twice); the board then highlights what the action changed. Un
 workshops and days are 404 problem pages, HTML for browsers, never a traceback.
 
 Pages are left out of the OpenAPI document: they are for people, the JSON API is for programs.
+Who may open them is decided by ``api.access`` (a manager signed in at ``/signin`` with their
+API key, or anyone on this machine in the local trial mode); every form carries the session's
+CSRF token, which ``api.access`` checks before a form's route runs.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api import sessions
+from api.access import PrincipalDep
 from api.deps import ContextDep
 from api.pages import charts
 from api.pages.render import (
@@ -35,8 +40,9 @@ from api.pages.render import (
     problem_page,
 )
 from api.schemas import DayEvent
-from api.services import board, workshops
+from api.services import board, clients, workshops
 from api.services.board import DayBoard
+from api.services.clients import Role
 from api.services.errors import NotFound, ServiceError
 
 router = APIRouter(include_in_schema=False)
@@ -86,9 +92,12 @@ def _problem(request: Request, exc: ServiceError) -> Response:
     return problem_page(request, exc.status, exc.type, exc.title, exc.detail)
 
 
-def _board_page(b: DayBoard, *, error: str | None = None, status: int = 200) -> Response:
+def _board_page(
+    request: Request, b: DayBoard, *, error: str | None = None, status: int = 200
+) -> Response:
     return page(
         "board.html",
+        request=request,
         status=status,
         b=b,
         base=_base(b.workshop_id, b.date),
@@ -101,9 +110,65 @@ def _board_page(b: DayBoard, *, error: str | None = None, status: int = 200) -> 
 
 
 @router.get("/")
-def index(ctx: ContextDep) -> Response:
-    """Pick a workshop and a day."""
-    return page("index.html", workshops=workshops.list_workshops(ctx.db))
+def index(request: Request, ctx: ContextDep, principal: PrincipalDep) -> Response:
+    """Pick a workshop and a day (of the workshops the signed-in manager may see)."""
+    shown = [w for w in workshops.list_workshops(ctx.db) if principal.sees(w.id)]
+    return page("index.html", request=request, workshops=shown)
+
+
+def _local_target(target: str) -> str:
+    """Where to go after signing in: a path on this site, never another site."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+@router.get("/signin")
+def signin(request: Request, target: Annotated[str, Query(alias="next")] = "/") -> Response:
+    """The sign-in page: a manager pastes their API key."""
+    return page("signin.html", request=request, target=_local_target(target[:2000]), error=None)
+
+
+@router.post("/signin")
+def signin_post(request: Request, ctx: ContextDep, form: FormDep) -> Response:
+    """Check the key; a manager's starts a new session (a new id: no session fixation)."""
+    target = _local_target(_one(form, "next", "/")[:2000])
+    key = _one(form, "key")
+    with ctx.db.read() as session:
+        client = clients.authenticate(session, key)
+    if client is None or client.role is not Role.MANAGER:
+        error = (
+            "That key is not valid (unknown, revoked or mistyped)."
+            if client is None
+            else f"A {client.role} key cannot sign in to the day board; use a manager's key."
+        )
+        return page("signin.html", request=request, target=target, error=error, status=401)
+    settings = ctx.settings
+    answer = RedirectResponse(target, status_code=303)
+    answer.headers.append(
+        "Set-Cookie",
+        sessions.cookie(
+            sessions.dump(sessions.Session.new(client.id), ctx.token_key),
+            max_age=int(settings.session_hours * 3600),
+            secure=_secure(request, settings.cookie_secure),
+        ),
+    )
+    return answer
+
+
+def _secure(request: Request, configured: bool | None) -> bool:
+    return configured if configured is not None else request.url.scheme == "https"
+
+
+@router.post("/signout")
+def signout(request: Request, ctx: ContextDep) -> Response:
+    """Forget the session (the cookie is deleted) and go to the sign-in page."""
+    answer = RedirectResponse("/signin", status_code=303)
+    answer.headers.append(
+        "Set-Cookie",
+        sessions.cookie("", max_age=0, secure=_secure(request, ctx.settings.cookie_secure)),
+    )
+    return answer
 
 
 @router.get("/board")
@@ -139,7 +204,7 @@ def day_board(
         )
     except ServiceError as exc:
         return _problem(request, exc)
-    return _board_page(b)
+    return _board_page(request, b)
 
 
 def _act(
@@ -164,15 +229,19 @@ def _act(
         result = action(day, timezone)
     except ServiceError as exc:
         return _board_page(
-            board.day_board(ctx, workshop_id, day), error=exc.detail, status=exc.status
+            request, board.day_board(ctx, workshop_id, day), error=exc.detail, status=exc.status
         )
     except (ValueError, ValidationError) as exc:
         message = _validation_message(exc)
-        return _board_page(board.day_board(ctx, workshop_id, day), error=message, status=422)
+        return _board_page(
+            request, board.day_board(ctx, workshop_id, day), error=message, status=422
+        )
     except RuntimeError as exc:  # the planner's plan failed the checker: nothing was stored
         log.exception("re-plan failed in %s", request.url.path)
         message = f"the re-plan failed and nothing was changed ({exc})"
-        return _board_page(board.day_board(ctx, workshop_id, day), error=message, status=500)
+        return _board_page(
+            request, board.day_board(ctx, workshop_id, day), error=message, status=500
+        )
     target = f"{_base(workshop_id, day)}?changed={int(result['version'])}&cause={quote(cause)}"
     return RedirectResponse(target, status_code=303)
 
@@ -187,7 +256,12 @@ def _validation_message(exc: Exception) -> str:
 
 @router.post("/board/{workshop_id}/{date}/replan")
 def replan(
-    request: Request, ctx: ContextDep, workshop_id: str, date: str, form: FormDep
+    request: Request,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    workshop_id: str,
+    date: str,
+    form: FormDep,
 ) -> Response:
     """Re-plan the day (the button on the board)."""
     method = _one(form, "method", "dispatch")
@@ -197,7 +271,9 @@ def replan(
     time_limit = min(60.0, max(1.0, float(seconds))) if seconds.isdigit() else 10.0
 
     def action(day: dt.date, _: str) -> dict[str, Any]:
-        return board.replan(ctx, workshop_id, day, method=method, time_limit=time_limit)
+        return board.replan(
+            ctx, workshop_id, day, method=method, time_limit=time_limit, actor=principal.actor
+        )
 
     return _act(request, ctx, workshop_id, date, action, "re-plan")
 
@@ -250,14 +326,19 @@ def event_from_form(form: dict[str, list[str]], day: dt.date, timezone: str) -> 
 
 @router.post("/board/{workshop_id}/{date}/events")
 def post_event(
-    request: Request, ctx: ContextDep, workshop_id: str, date: str, form: FormDep
+    request: Request,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    workshop_id: str,
+    date: str,
+    form: FormDep,
 ) -> Response:
     """Post a day event (overrun, absence, late part, walk-in) and re-plan around it."""
     kind = _one(form, "kind")
 
     def action(day: dt.date, timezone: str) -> dict[str, Any]:
         event = event_from_form(form, day, timezone)
-        return board.post_event(ctx, workshop_id, day, event.model_dump())
+        return board.post_event(ctx, workshop_id, day, event.model_dump(), actor=principal.actor)
 
     cause = kind if kind in board.EVENT_KINDS else "re-plan"
     return _act(request, ctx, workshop_id, date, action, cause)
@@ -272,6 +353,7 @@ def job_sheets(request: Request, ctx: ContextDep, workshop_id: str, date: str) -
         return _problem(request, exc)
     return page(
         "sheets.html",
+        request=request,
         b=b,
         base=_base(b.workshop_id, b.date),
         sheets=board.job_sheets(b, b.technicians),
@@ -358,6 +440,7 @@ def _whatif_page(
     directory = _whatif_dir(request)
     return page(
         "whatif.html",
+        request=request,
         status=status,
         scenarios=board.whatif_scenarios(directory),
         directory=str(directory),

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path
 from fastapi.responses import JSONResponse
 
+from api.access import PrincipalDep
 from api.deps import ContextDep
 from api.routers.common import problems
 from api.routers.workshops import WorkshopId
@@ -79,6 +80,7 @@ def get_plan_version(
 )
 def replan(
     ctx: ContextDep,
+    principal: PrincipalDep,
     workshop_id: WorkshopId,
     date: DatePath,
     body: Annotated[PlanRequest | None, Body()] = None,
@@ -94,6 +96,7 @@ def replan(
             method=request.method,
             time_limit=request.time_limit,
             now=request.now,
+            actor=principal.actor,
         )
     )
 
@@ -105,9 +108,19 @@ def replan(
     responses=problems(404, 409, 422, 503),
 )
 def post_event(
-    ctx: ContextDep, workshop_id: WorkshopId, date: DatePath, body: DayEvent
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    workshop_id: WorkshopId,
+    date: DatePath,
+    body: DayEvent,
 ) -> Replanned:
     """Record what happened and re-plan around it, listing every promise that moved."""
     return Replanned(
-        **daily.post_event(ctx=ctx, workshop_id=workshop_id, date=date, event=body.model_dump())
+        **daily.post_event(
+            ctx=ctx,
+            workshop_id=workshop_id,
+            date=date,
+            event=body.model_dump(),
+            actor=principal.actor,
+        )
     )

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import yaml
 
 from api.services import booking, daily, plans, workshops
+from api.services.audit import Actor
 from api.services.context import Context, now_utc
 from api.services.errors import NotFound
 from scheduler.clock import (
@@ -680,21 +681,34 @@ def day_board(
 
 
 def replan(
-    ctx: Context, workshop_id: str, date: dt.date, *, method: str, time_limit: float
+    ctx: Context,
+    workshop_id: str,
+    date: dt.date,
+    *,
+    method: str,
+    time_limit: float,
+    actor: Actor,
 ) -> dict[str, Any]:
     """Re-plan the day through the same service function as ``POST .../plans/{date}``."""
     known_day(ctx, workshop_id, date)
     return daily.replan_day(
-        ctx=ctx, workshop_id=workshop_id, date=date, method=method, time_limit=time_limit
+        ctx=ctx,
+        workshop_id=workshop_id,
+        date=date,
+        method=method,
+        time_limit=time_limit,
+        actor=actor,
     )
 
 
 def post_event(
-    ctx: Context, workshop_id: str, date: dt.date, event: Mapping[str, Any]
+    ctx: Context, workshop_id: str, date: dt.date, event: Mapping[str, Any], *, actor: Actor
 ) -> dict[str, Any]:
     """Post a day event through the same service function as ``POST .../days/{date}/events``."""
     known_day(ctx, workshop_id, date)
-    return daily.post_event(ctx=ctx, workshop_id=workshop_id, date=date, event=dict(event))
+    return daily.post_event(
+        ctx=ctx, workshop_id=workshop_id, date=date, event=dict(event), actor=actor
+    )
 
 
 def local_time(date: dt.date, tz_name: str, hhmm: str) -> dt.datetime:

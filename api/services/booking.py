@@ -9,6 +9,11 @@ Holds carry an expiry time; every write to a day first releases the day's expire
 the day's lock, ``schedule.lock_day``), so correctness never depends on a background job. A
 hold is checked once more when it is confirmed: a day event may have taken its technician or
 bay away since.
+
+Holds and bookings made by an API client carry its id: the client's Idempotency-Keys are its
+own (another client's key never replays to it), its open holds are capped
+(``max_open_holds``, counted under a lock on the client's row so the cap holds across processes),
+and each change writes its audit entry in the same transaction.
 """
 
 from __future__ import annotations
@@ -38,8 +43,17 @@ from api.db.models import (
     WorkshopRow,
 )
 from api.db.session import is_exclusion_violation, is_unique_violation
+from api.services import audit, clients
+from api.services.audit import Actor
 from api.services.context import Context, now_utc
-from api.services.errors import Conflict, HoldExpired, Invalid, NotFound, SlotTaken
+from api.services.errors import (
+    Conflict,
+    HoldExpired,
+    Invalid,
+    NotFound,
+    SlotTaken,
+    TooManyRequests,
+)
 from api.services.idempotency import Answer, Keyed, once
 from api.services.schedule import (
     HOLD_PREFIX,
@@ -346,14 +360,22 @@ def _reserve_hold(session: Session, row: DayRow, day: Day, offer: SlotOffer, hol
         raise SlotTaken("the slot is no longer free; ask for fresh offers") from exc
 
 
-def create_hold(*, ctx: Context, workshop_id: str, slot: str, key: str | None) -> Answer:
-    """Hold an offered slot for ``hold_minutes``: 201 with the hold, or SlotTaken (409).
+def _endpoint(actor: Actor, endpoint: str) -> str:
+    """Where an Idempotency-Key is kept: per API client, so keys never cross clients."""
+    return endpoint if actor.client_id is None else f"client {actor.client_id}: {endpoint}"
+
+
+def create_hold(
+    *, ctx: Context, workshop_id: str, slot: str, key: str | None, actor: Actor
+) -> Answer:
+    """Hold an offered slot for ``hold_minutes``: 201 with the hold, SlotTaken (409), or
+    TooManyRequests (429) when the client has ``max_open_holds`` open holds already.
 
     With an Idempotency-Key the first answer, 201 or 409, is the answer to every retry.
     """
     request = Keyed.of(
         key,
-        f"POST /workshops/{workshop_id}/holds",
+        _endpoint(actor, f"POST /workshops/{workshop_id}/holds"),
         {"slot": slot},
         hours=ctx.settings.idempotency_hours,
     )
@@ -365,14 +387,39 @@ def create_hold(*, ctx: Context, workshop_id: str, slot: str, key: str | None) -
         if offer.workshop != workshop_id:
             raise Invalid("the slot token is for another workshop", field="slot")
         row = open_day(session, ws_row, dt.date.fromisoformat(offer.date), now)
-        return once(session, request, now, lambda: _hold(session, ctx, row, offer, now))
+        return once(session, request, now, lambda: _hold(session, ctx, row, offer, now, actor))
 
     return _write(ctx, work).success()
 
 
+def _check_open_holds(session: Session, ctx: Context, client_id: int, now: dt.datetime) -> None:
+    """TooManyRequests if the client already has ``max_open_holds`` unexpired holds."""
+    clients.lock_client(session, client_id)
+    open_holds = session.execute(
+        select(func.count(), func.min(HoldRow.expires_at)).where(
+            HoldRow.client_id == client_id, HoldRow.status == HELD, HoldRow.expires_at > now
+        )
+    ).one()
+    cap = ctx.settings.max_open_holds
+    if open_holds[0] >= cap:
+        first = utc(open_holds[1]) if open_holds[1] is not None else now
+        raise TooManyRequests(
+            f"this client has {open_holds[0]} open holds, the most it may have at once ({cap}); "
+            "confirm or release one (DELETE /holds/{id}) before holding another",
+            retry_after=(first - now).total_seconds(),
+        )
+
+
 def _hold(
-    session: Session, ctx: Context, row: DayRow, offer: SlotOffer, now: dt.datetime
+    session: Session,
+    ctx: Context,
+    row: DayRow,
+    offer: SlotOffer,
+    now: dt.datetime,
+    actor: Actor,
 ) -> Answer:
+    if actor.client_id is not None:
+        _check_open_holds(session, ctx, actor.client_id, now)
     day, committed = _committed_locked(session, row, now, _caches(ctx))
     tz = zone(day.workshop.timezone)
     if to_datetime(row.date, tz, offer.arrival) < now:
@@ -392,12 +439,23 @@ def _hold(
         expires_at=(now + dt.timedelta(minutes=ctx.settings.hold_minutes)).replace(microsecond=0),
         status=HELD,
         created_at=now,
+        client_id=actor.client_id,
     )
     session.add(hold)
     session.flush()
     _reserve_hold(session, row, day, offer, hold.id)
     bump(row)
-    return Answer(201, _hold_public(hold, row, now, day.workshop.timezone))
+    public = _hold_public(hold, row, now, day.workshop.timezone)
+    audit.record(
+        session,
+        actor,
+        "hold.create",
+        now=now,
+        workshop=row.workshop_id,
+        target=hold.id,
+        detail={k: public[k] for k in ("arrival", "promised", "services", "expires_at")},
+    )
+    return Answer(201, public)
 
 
 def _write(ctx: Context, work: Any) -> Answer:
@@ -423,7 +481,7 @@ def _locked_hold(session: Session, hold_id: str, now: dt.datetime) -> tuple[Hold
     return hold, row
 
 
-def release_hold(*, ctx: Context, hold_id: str) -> dict[str, Any]:
+def release_hold(*, ctx: Context, hold_id: str, actor: Actor) -> dict[str, Any]:
     """Let a hold go before it expires (the customer changed their mind)."""
 
     def work(session: Session) -> dict[str, Any]:
@@ -432,6 +490,9 @@ def release_hold(*, ctx: Context, hold_id: str) -> dict[str, Any]:
         if hold.status == HELD:
             release_holds(session, [hold.id])
             bump(row)
+            audit.record(
+                session, actor, "hold.release", now=now, workshop=hold.workshop_id, target=hold.id
+            )
         return _hold_public(hold, row, now, _timezone(session, hold.workshop_id))
 
     result: dict[str, Any] = ctx.db.write(work)
@@ -485,9 +546,10 @@ def confirm_hold(
     customer: str,
     vehicle: str,
     key: str | None,
+    actor: Actor,
 ) -> Answer:
     """Turn a hold into a booking (201); HoldExpired (409) if its time ran out, it was let go,
-    or the day no longer has room for it.
+    or the day no longer has room for it. The booking belongs to the hold's client.
 
     The hold's reserved intervals pass to the booking in the same transaction, so there is no
     moment at which the slot is free for someone else. With an Idempotency-Key the first
@@ -495,7 +557,7 @@ def confirm_hold(
     """
     request = Keyed.of(
         key,
-        f"POST /holds/{hold_id}/confirm",
+        _endpoint(actor, f"POST /holds/{hold_id}/confirm"),
         {"customer": customer, "vehicle": vehicle},
         hours=ctx.settings.idempotency_hours,
     )
@@ -507,7 +569,7 @@ def confirm_hold(
             session,
             request,
             now,
-            lambda: _confirm(session, ctx, hold, row, customer, vehicle, now),
+            lambda: _confirm(session, ctx, hold, row, customer, vehicle, now, actor),
         )
 
     return _write(ctx, work).success()
@@ -521,6 +583,7 @@ def _confirm(
     customer: str,
     vehicle: str,
     now: dt.datetime,
+    actor: Actor,
 ) -> Answer:
     if hold.status == CONFIRMED:
         raise Conflict(f"hold {hold.id} is already confirmed as booking {hold.booking_id}")
@@ -534,6 +597,15 @@ def _confirm(
     if problem is not None:
         release_holds(session, [hold.id])
         bump(row)
+        audit.record(
+            session,
+            actor,
+            "hold.release",
+            now=now,
+            workshop=hold.workshop_id,
+            target=hold.id,
+            detail={"reason": f"no longer fits the day at confirmation: {problem}"},
+        )
         # An answer, not a raise: the release must be committed with it.
         return Answer.of_error(
             HoldExpired(
@@ -551,6 +623,7 @@ def _confirm(
         vehicle=vehicle,
     )
     (stored,) = add_bookings(session, row, [booking], source="online", now=now, hold_id=hold.id)
+    stored.client_id = hold.client_id
     session.execute(
         update(AssignmentRow)
         .where(AssignmentRow.hold_id == hold.id)
@@ -559,6 +632,15 @@ def _confirm(
     hold.status = CONFIRMED
     hold.booking_id = booking.id
     bump(row)
+    audit.record(
+        session,
+        actor,
+        "hold.confirm",
+        now=now,
+        workshop=hold.workshop_id,
+        target=booking.id,
+        detail={"hold": hold.id, "services": list(hold.services)},
+    )
     public = _booking_public(stored, row, _ready_of(session, [stored.pk]), day.workshop.timezone)
     return Answer(201, {**public, "booking": booking.id, "hold": hold.id})
 
@@ -614,9 +696,15 @@ def _booking_public(
 
 
 def list_bookings(
-    *, ctx: Context, workshop_id: str, date: dt.date | None, status: str | None
+    *,
+    ctx: Context,
+    workshop_id: str,
+    date: dt.date | None,
+    status: str | None,
+    owner: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The workshop's bookings, optionally of one date and one status."""
+    """The workshop's bookings, optionally of one date and one status, and only those made
+    by API client ``owner`` when given."""
     with ctx.db.read() as session:
         get_workshop_row(session, workshop_id)
         query = (
@@ -629,6 +717,8 @@ def list_bookings(
             query = query.where(DayRow.date == date)
         if status is not None:
             query = query.where(BookingRow.status == status)
+        if owner is not None:
+            query = query.where(BookingRow.client_id == owner)
         found = session.execute(query).all()
         ready = _ready_of(session, [b.pk for b, _ in found])
         tz_name = _timezone(session, workshop_id)
@@ -658,8 +748,11 @@ def get_booking(*, ctx: Context, workshop_id: str, booking_id: str) -> dict[str,
         )
 
 
-def cancel_booking(*, ctx: Context, workshop_id: str, booking_id: str) -> dict[str, Any]:
-    """Cancel a booking and free its technician, bay and parts; cancelling twice is harmless."""
+def cancel_booking(
+    *, ctx: Context, workshop_id: str, booking_id: str, actor: Actor
+) -> dict[str, Any]:
+    """Cancel a booking and free its technician, bay and parts; cancelling twice is harmless
+    (and writes no second audit entry)."""
 
     def work(session: Session) -> dict[str, Any]:
         now = now_utc(ctx)
@@ -671,6 +764,15 @@ def cancel_booking(*, ctx: Context, workshop_id: str, booking_id: str) -> dict[s
             found.status = CANCELLED
             found.cancelled_at = now
             bump(day)
+            audit.record(
+                session,
+                actor,
+                "booking.cancel",
+                now=now,
+                workshop=workshop_id,
+                target=booking_id,
+                detail={"date": day.date.isoformat(), "source": found.source},
+            )
         return _booking_public(found, day, {}, _timezone(session, workshop_id))
 
     result: dict[str, Any] = ctx.db.write(work)

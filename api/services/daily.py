@@ -34,6 +34,8 @@ from sqlalchemy.orm import Session
 
 from api.db.models import HELD, DayEventRow, HoldRow
 from api.db.session import is_exclusion_violation
+from api.services import audit
+from api.services.audit import Actor
 from api.services.booking import check_services
 from api.services.context import Context, now_utc
 from api.services.daydata import booking_dict, day_to_dict
@@ -135,8 +137,9 @@ def replan_day(
     method: str = "dispatch",
     time_limit: float | None = None,
     now: dt.datetime | None = None,
+    actor: Actor,
 ) -> dict[str, Any]:
-    """Re-plan the day and store it as a new plan version.
+    """Re-plan the day and store it as a new plan version (audited as ``actor``'s).
 
     Operations started before ``now`` (default: the clock) stay as they are; ``now`` must lie
     within two days of the day (Invalid otherwise). ``time_limit`` defaults to the
@@ -154,7 +157,7 @@ def replan_day(
                 field="now",
             )
         minute = _clamped(date, tz_name, now)
-    return _replan(ctx, workshop_id, date, method, time_limit, minute, None, "re-plan")
+    return _replan(ctx, workshop_id, date, method, time_limit, minute, None, "re-plan", actor)
 
 
 def _replan(
@@ -166,6 +169,7 @@ def _replan(
     minute: int,
     change: Callable[[Schedule, int], Change] | None,
     reason: str,
+    actor: Actor,
 ) -> dict[str, Any]:
     """Apply ``change`` to a snapshot of the day, solve, and store unless the day changed."""
     limit = time_limit or ctx.settings.solve_time_limit
@@ -218,6 +222,8 @@ def _replan(
             frozen=result.frozen,
             minute=minute,
             reason=reason,
+            actor=actor,
+            method=method,
         )
         try:
             stored: dict[str, Any] | None = ctx.db.write(store)
@@ -246,8 +252,11 @@ def _store(
     frozen: int,
     minute: int,
     reason: str,
+    actor: Actor,
+    method: str,
 ) -> dict[str, Any] | None:
-    """Store the re-plan under the day's lock, unless the day changed since the snapshot."""
+    """Store the re-plan under the day's lock, unless the day changed since the snapshot,
+    with its audit entry (``day.event`` for an event, ``plan.replan`` otherwise)."""
     now = now_utc(ctx)
     row = lock_day(session, day_id, now)
     if row.schedule_version != version:
@@ -272,6 +281,22 @@ def _store(
         session.add(event)
         session.flush()
         event_id = event.id
+    audit.record(
+        session,
+        actor,
+        "day.event" if applied.record else "plan.replan",
+        now=now,
+        workshop=row.workshop_id,
+        target=row.date.isoformat(),
+        detail={
+            **({"event": applied.record} if applied.record else {}),
+            "method": method,
+            "version": stored_version,
+            "status": plan.status.value,
+            "objective": json_number(plan.objective),
+            "released_holds": sorted(released),
+        },
+    )
     return {
         "version": stored_version,
         "status": plan.status.value,
@@ -480,9 +505,10 @@ def _late_deliveries(
 
 
 def post_event(
-    *, ctx: Context, workshop_id: str, date: dt.date, event: dict[str, Any]
+    *, ctx: Context, workshop_id: str, date: dt.date, event: dict[str, Any], actor: Actor
 ) -> dict[str, Any]:
-    """Record a day event and re-plan around it (started operations frozen).
+    """Record a day event and re-plan around it (started operations frozen), audited as
+    ``actor``'s.
 
     ``event`` is a ``DayEvent`` as a dict; its times are checked against the day first.
     """
@@ -497,4 +523,5 @@ def post_event(
         times.at,
         event_change(event, times),
         f"event: {event['kind']}",
+        actor,
     )

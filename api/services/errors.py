@@ -21,6 +21,7 @@ class ServiceError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.headers: dict[str, str] = {}  # response headers the answer needs
 
     def problem(self) -> dict[str, Any]:
         """The RFC 9457 body of this error (``type``, ``title``, ``status``, ``detail``)."""
@@ -78,6 +79,38 @@ class IdempotencyMismatch(Invalid):
 
     type = "idempotency-key-reused"
     title = "Idempotency key reused with a different request"
+
+
+class Unauthorized(ServiceError):
+    """No credentials, or credentials that are not (or no longer) valid."""
+
+    status = 401
+    type = "unauthorized"
+    title = "Unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.headers["WWW-Authenticate"] = 'Bearer realm="workshop"'
+
+
+class Forbidden(ServiceError):
+    """Valid credentials whose role may not do this (or a form without its CSRF token)."""
+
+    status = 403
+    type = "forbidden"
+    title = "Forbidden"
+
+
+class TooManyRequests(ServiceError):
+    """A client over its rate limit or its cap on open holds; ``Retry-After`` says when."""
+
+    status = 429
+    type = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: float) -> None:
+        super().__init__(detail)
+        self.headers["Retry-After"] = str(max(1, int(retry_after + 0.999)))
 
 
 class Unavailable(ServiceError):

@@ -113,8 +113,9 @@ def once(session: Session, request: Keyed, now: dt.datetime, act: Callable[[], A
 
     ``act`` may return an error answer (its effects are kept, e.g. an expired hold released)
     or raise a ServiceError (its effects are rolled back to a savepoint); either way the error
-    is the key's answer from then on. Errors of 500 and above are never stored: a retry may
-    succeed. Run it under the day's lock, so retries of one key queue up behind each other.
+    is the key's answer from then on. Errors of 500 and above, and 429 (a cap the client may
+    get under), are never stored: a retry may succeed. Run it under the day's lock, so
+    retries of one key queue up behind each other.
     """
     if request.key is None:
         return act()
@@ -125,7 +126,7 @@ def once(session: Session, request: Keyed, now: dt.datetime, act: Callable[[], A
         with session.begin_nested():
             answer = act()
     except ServiceError as exc:
-        if exc.status >= 500:
+        if exc.status >= 500 or exc.status == 429:  # may pass: a retry deserves a fresh look
             raise
         answer = Answer.of_error(exc)
     remember(session, request, answer, now)

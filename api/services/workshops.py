@@ -16,8 +16,11 @@ from sqlalchemy.orm import Session
 
 from api.db.models import HELD, BookingRow, DayEventRow, DayRow, HoldRow, WorkshopRow
 from api.db.session import Database
+from api.services import audit
+from api.services.audit import SYSTEM, Actor
+from api.services.clients import WORKSHOP_ID
 from api.services.daydata import workshop_config
-from api.services.errors import Conflict
+from api.services.errors import Conflict, Invalid
 from api.services.plans import store_plan
 from api.services.schedule import (
     add_bookings,
@@ -52,9 +55,22 @@ def load_day_file(
     replace: bool,
     now: dt.datetime,
     discard_online: bool = False,
+    actor: Actor = SYSTEM,
 ) -> LoadResult:
     """Read a day file and store it; DayFileError for a bad file, Conflict if the day exists."""
-    return store_day(db, load_day(path), replace=replace, discard_online=discard_online, now=now)
+    return store_day(
+        db, load_day(path), replace=replace, discard_online=discard_online, now=now, actor=actor
+    )
+
+
+def check_ids(day: Day) -> None:
+    """Invalid unless the workshop's and bookings' ids can be used in the API's paths."""
+    rule = "use 1-100 letters, digits, '.', '_', '~' or '-', starting with a letter or digit"
+    if not WORKSHOP_ID.fullmatch(day.workshop.id):
+        raise Invalid(f"workshop id {day.workshop.id!r} cannot be served: {rule}")
+    for b in day.bookings:
+        if not WORKSHOP_ID.fullmatch(b.id):
+            raise Invalid(f"booking id {b.id!r} cannot be served: {rule}")
 
 
 def store_day(
@@ -64,15 +80,19 @@ def store_day(
     replace: bool,
     now: dt.datetime,
     discard_online: bool = False,
+    actor: Actor = SYSTEM,
 ) -> LoadResult:
-    """Store a workshop and its day of bookings, planned with the dispatch heuristics.
+    """Store a workshop and its day of bookings, planned with the dispatch heuristics, and
+    write a ``workshop.load`` audit entry for ``actor``.
 
     A day that already has bookings is replaced only with ``replace``, and only if everything
     on it came from a day file: bookings made online or as walk-ins, and the changes day events
     made, exist nowhere else, so they are deleted only with ``discard_online`` as well
     (otherwise Conflict says what would be lost). Holds on the day are released. The plan is
-    made before the transaction opens, so no lock is held while planning.
+    made before the transaction opens, so no lock is held while planning. Ids the API could
+    not address in a path are refused (Invalid) before anything is stored.
     """
+    check_ids(day)
     plan = solve(day, "dispatch")
 
     def work(session: Session) -> LoadResult:
@@ -128,6 +148,20 @@ def store_day(
         rows = add_bookings(session, row, day.bookings, source=FILE_SOURCE, now=now)
         pks_by_id = {r.booking_id: r.pk for r in rows}
         version = store_plan(session, row, day, plan, pks_by_id, reason="loaded", now=now)
+        audit.record(
+            session,
+            actor,
+            "workshop.load",
+            now=now,
+            workshop=ws.id,
+            target=day.date.isoformat(),
+            detail={
+                "bookings": len(day.bookings),
+                "replaced": bool(existing),
+                "discarded_online": discard_online and bool(existing),
+                "plan_version": version,
+            },
+        )
         return LoadResult(
             workshop=ws.id,
             date=day.date,

@@ -113,12 +113,15 @@ def small_day_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def app_client(db_url: str, clock: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A TestClient on a fresh database holding the small day, with a manual clock."""
+    """A TestClient on a fresh database holding the small day, with a manual clock, sending
+    the key of a manager client (``test-manager``, every workshop) with every request, as a
+    deployed service would need (``local_client`` tests the local trial mode)."""
     from fastapi.testclient import TestClient
 
     from api.main import create_app
     from api.services.workshops import load_day_file
     from api.settings import Settings
+    from tests.api.helpers import add_key
 
     if db_url.startswith("sqlite"):
         template: Path = request.getfixturevalue("small_day_sqlite")
@@ -126,5 +129,24 @@ def app_client(db_url: str, clock: Any, request: pytest.FixtureRequest) -> Itera
     app = create_app(Settings(database_url=db_url, solver_processes=0), clock=clock)
     if not db_url.startswith("sqlite"):
         load_day_file(app.state.context.db, SMALL_DAY, replace=False, now=clock.now())
-    with TestClient(app, raise_server_exceptions=False) as client:
+    key = add_key(app, "test-manager", "manager")
+    with TestClient(
+        app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {key}"}
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def local_client(tmp_path: Path, clock: Any, small_day_sqlite: Path) -> Iterator[Any]:
+    """A TestClient from 127.0.0.1 on a copy of the small day with no API clients: the local
+    trial mode, where requests need no key."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import Settings
+
+    path = tmp_path / "local.db"
+    shutil.copyfile(small_day_sqlite, path)
+    app = create_app(Settings(database_url=f"sqlite:///{path}", solver_processes=0), clock=clock)
+    with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 50000)) as client:
         yield client

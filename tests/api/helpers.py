@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from api.db.session import Database
+from api.services.audit import Actor
 from api.services.schedule import find_day, load_schedule
+from api.services.tokens import open_token
 from scheduler.checker import check_plan
 from scheduler.domain import Day
 from scheduler.planfile import plan_from_dict
@@ -22,12 +24,33 @@ def local(hhmm: str, date: dt.date = DATE) -> str:
     return f"{date.isoformat()}T{hhmm}:00+08:00"
 
 
-def witness(token: str) -> list[dict[str, Any]]:
-    """The insertion behind a slot offer, read out of its token (tests only: it is opaque)."""
-    body = token.split(".")[0]
-    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+def witness(client: Any, token: str) -> list[dict[str, Any]]:
+    """The insertion behind a slot offer, read out of its token with the key of ``client``'s
+    app (tests only: to clients the token is sealed)."""
+    payload = json.loads(open_token(token, client.app.state.context.token_key))
     keys = ("service", "operation", "technician", "bay", "start", "end")
     return [dict(zip(keys, item, strict=True)) for item in payload["x"]]
+
+
+def add_key(app_or_db: Any, name: str, role: str, workshops: Sequence[str] = ()) -> str:
+    """Add an API client to the app's (or a) database; its key."""
+    from api.services.clients import add_client
+
+    db = app_or_db.state.context.db if hasattr(app_or_db, "state") else app_or_db
+    made = add_client(
+        db,
+        name=name,
+        role=role,
+        workshops=list(workshops),
+        now=dt.datetime.now(dt.UTC),
+        actor=Actor("tests"),
+    )
+    return made.key
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The header that sends ``key``."""
+    return {"Authorization": f"Bearer {key}"}
 
 
 def stored_day(url: str, now: dt.datetime, date: dt.date = DATE) -> Day:

@@ -6,7 +6,15 @@ import datetime as dt
 from typing import Any
 
 from api.db.migrate import head
-from tests.api.helpers import DATE, WORKSHOP, assert_valid_plan, overlaps, stored_day
+from tests.api.helpers import (
+    DATE,
+    WORKSHOP,
+    add_key,
+    assert_valid_plan,
+    bearer,
+    overlaps,
+    stored_day,
+)
 
 SLOTS = f"/workshops/{WORKSHOP}/slots"
 DAY = {"from": "2026-11-26T07:30:00+08:00", "to": "2026-11-26T19:00:00+08:00"}
@@ -201,7 +209,7 @@ def test_cpsat_replan_in_the_solver_pool_keeps_holds_and_started_work(
     settings = Settings(database_url=db_url, solver_processes=1, hold_minutes=120)
     app = create_app(settings, clock=clock)
     load_day_file(app.state.context.db, SMALL_DAY, replace=False, now=clock.now())
-    with TestClient(app) as client:
+    with TestClient(app, headers=bearer(add_key(app, "pool", "manager"))) as client:
         offer = _slots(client, "TYRE")[8]
         hold = client.post(f"/workshops/{WORKSHOP}/holds", json={"slot": offer["slot"]})
         assert hold.status_code == 201

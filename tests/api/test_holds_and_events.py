@@ -43,7 +43,7 @@ def test_a_hold_the_technician_is_absent_for_is_released_and_cannot_be_confirmed
 ) -> None:
     clock.set(dt.datetime(2026, 11, 26, 4, 0, tzinfo=dt.UTC))  # 12:00 local
     offer = _offers(app_client, "TYRE", "15:30", "16:30")[0]
-    technician = witness(offer["slot"])[0]["technician"]
+    technician = witness(app_client, offer["slot"])[0]["technician"]
     hold = app_client.post(f"{BASE}/holds", json={"slot": offer["slot"]})
     assert hold.status_code == 201, hold.text
     event = app_client.post(
@@ -69,7 +69,7 @@ def test_a_hold_the_technician_is_absent_for_is_released_and_cannot_be_confirmed
     assert overlaps(db_url) == 0
     # Offers are exact again: none puts the absent technician to work after 15:00.
     for later in _offers(app_client, "TYRE", "12:00", "19:00"):
-        for a in witness(later["slot"]):
+        for a in witness(app_client, later["slot"]):
             assert a["technician"] != technician or a["end"] <= 15 * 60, later
 
 
@@ -78,7 +78,7 @@ def test_a_hold_that_still_fits_survives_an_event_and_can_be_confirmed(
 ) -> None:
     clock.set(dt.datetime(2026, 11, 26, 4, 0, tzinfo=dt.UTC))  # 12:00 local
     offer = _offers(app_client, "TYRE", "15:30", "16:30")[0]
-    technician = witness(offer["slot"])[0]["technician"]
+    technician = witness(app_client, offer["slot"])[0]["technician"]
     other = next(t for t in ("T01", "T02", "T03") if t != technician)
     hold = app_client.post(f"{BASE}/holds", json={"slot": offer["slot"]}).json()
     event = app_client.post(
@@ -104,7 +104,7 @@ def test_confirm_rechecks_the_witness_against_the_day(
 
     clock.set(dt.datetime(2026, 11, 26, 4, 0, tzinfo=dt.UTC))  # 12:00 local
     offer = _offers(app_client, "TYRE", "15:30", "16:30")[0]
-    technician = witness(offer["slot"])[0]["technician"]
+    technician = witness(app_client, offer["slot"])[0]["technician"]
     hold = app_client.post(f"{BASE}/holds", json={"slot": offer["slot"]}).json()
 
     def away(session: Any) -> None:

@@ -8,6 +8,7 @@ four bays, three technicians and six bookings); the browser tests use the sample
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,16 +52,39 @@ def small_day_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def client(tmp_path: Path, clock: Any, small_day_db: Path) -> Iterator[Any]:
-    """A TestClient of the whole app on a fresh copy of the small day's database."""
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def board_client(app: Any, **kwargs: Any) -> Any:
+    """A TestClient that posts forms with the session's CSRF token, as the board's own forms
+    do (``post(..., csrf=False)`` sends none)."""
     from fastapi.testclient import TestClient
 
+    class BoardClient(TestClient):
+        def csrf_token(self) -> str:
+            """The token of this client's session (its first page makes the session)."""
+            found = CSRF.search(self.get("/signin", headers=HTML).text)
+            assert found, "the sign-in page has no CSRF token"
+            return found.group(1)
+
+        def post(self, url: Any, *args: Any, csrf: bool = True, **kw: Any) -> Any:  # type: ignore[override]
+            data = kw.get("data")
+            if csrf and isinstance(data, dict) and "csrf_token" not in data:
+                kw["data"] = {**data, "csrf_token": self.csrf_token()}
+            return super().post(url, *args, **kw)
+
+    return BoardClient(app, raise_server_exceptions=False, **kwargs)
+
+
+@pytest.fixture
+def client(tmp_path: Path, clock: Any, small_day_db: Path) -> Iterator[Any]:
+    """A TestClient of the whole app on a fresh copy of the small day's database, from
+    127.0.0.1 with no API clients (the local trial mode: pages and API need no key)."""
     from api.main import create_app
     from api.settings import Settings
 
     path = tmp_path / "pages.db"
     shutil.copyfile(small_day_db, path)
     app = create_app(Settings(database_url=f"sqlite:///{path}", solver_processes=0), clock=clock)
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with board_client(app, client=("127.0.0.1", 50000)) as c:
         yield c
