@@ -183,7 +183,7 @@ def improve(
     start_eval = evaluate(problem, start_solution, makespan=makespan) if start_valid else None
     static = max(
         critical_path_bound(day) * problem.scale,
-        Fraction(pooled_bound(problem, time_budget=0.03 * time_limit)),
+        Fraction(pooled_bound(problem, time_budget=min(1.0, 0.03 * time_limit))),
         Fraction(parts_bound(problem)),
     )
     report = _Reporter(on_progress, clock, problem, static, makespan)
