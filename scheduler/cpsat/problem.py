@@ -25,7 +25,6 @@ from types import MappingProxyType
 
 from ortools.util.python.sorted_interval_list import Domain
 
-from scheduler.clock import format_hhmm
 from scheduler.domain import (
     MINUTES_PER_DAY,
     UNSCHEDULED_PENALTY_PER_WEIGHT,
@@ -688,15 +687,12 @@ class _TaskBuilder:
                 return None
             domain = domain.intersection_with(Domain(0, latest))
             if not self.tight:
-                domain = Domain(booking.arrival, self.horizon - draft_min(draft))
+                domain = Domain(
+                    booking.arrival, self.horizon - min(m.duration for m in draft.modes)
+                )
             out[k] = to_ranges(domain)
             latest_end = latest
         return out, earliest_end
-
-
-def draft_min(draft: _Draft) -> int:
-    """Shortest duration of a draft task."""
-    return min(m.duration for m in draft.modes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -714,8 +710,3 @@ class _Draft:
     pin: Pin | None
     previous: int | None
     parts_ready: int = 0
-
-
-def describe_window(task: Task) -> str:
-    """A task's start window as clock times, for messages."""
-    return f"{format_hhmm(task.earliest)}-{format_hhmm(task.latest)}"
