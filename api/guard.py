@@ -28,6 +28,10 @@ _SECURITY_HEADERS = {
 }
 
 
+class _BodyTooLarge(Exception):
+    """Raised to the app by a body read that passed the limit."""
+
+
 class Guard:
     """Limits request bodies and adds security headers (see the module docstring)."""
 
@@ -51,17 +55,28 @@ class Guard:
             await self._refuse(send)
             return
         received = 0
+        overflowed = refused = False
 
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, overflowed
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise HTTPException(413, self._too_large())
+                    # However the app reports the failed read (FastAPI makes it a 400, an
+                    # unhandled error a 500), ``secured`` answers 413 in its place.
+                    overflowed = True
+                    raise _BodyTooLarge(self._too_large())
             return message
 
         async def secured(message: Message) -> None:
+            nonlocal refused
+            if refused:
+                return
+            if overflowed and message["type"] == "http.response.start":
+                refused = True
+                await self._refuse(send)
+                return
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in _SECURITY_HEADERS.items():
@@ -78,7 +93,11 @@ class Guard:
                     )
             await send(message)
 
-        await self.app(scope, limited, secured)
+        try:
+            await self.app(scope, limited, secured)
+        except Exception:
+            if not refused:
+                raise
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(
