@@ -1,9 +1,21 @@
-"""The booking flow end to end over HTTP, on SQLite and (when configured) PostgreSQL."""
+"""The booking flow end to end over HTTP, on SQLite and (when configured) PostgreSQL.
+
+Every test here also checks the audit log: each change it makes over HTTP (a hold made, a
+booking confirmed or cancelled, a re-plan, a day event) has exactly one entry, in order, naming
+the client, the instant on the service's clock and the hold, booking or day changed; refused
+and replayed requests have none (``AuditTrail``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import httpx
+import pytest
 
 from api.db.migrate import head
 from tests.api.helpers import (
@@ -18,6 +30,84 @@ from tests.api.helpers import (
 
 SLOTS = f"/workshops/{WORKSHOP}/slots"
 DAY = {"from": "2026-11-26T07:30:00+08:00", "to": "2026-11-26T19:00:00+08:00"}
+
+
+CHANGES: list[tuple[str, re.Pattern[str], str]] = [
+    # (method, path, audit action) of the requests that change something when they succeed
+    ("POST", re.compile(r"/workshops/[^/]+/holds"), "hold.create"),
+    ("POST", re.compile(r"/holds/(?P<hold>[^/]+)/confirm"), "hold.confirm"),
+    ("DELETE", re.compile(r"/workshops/[^/]+/bookings/(?P<booking>[^/]+)"), "booking.cancel"),
+    ("POST", re.compile(r"/workshops/[^/]+/plans/(?P<date>[^/]+)"), "plan.replan"),
+    ("POST", re.compile(r"/workshops/[^/]+/days/(?P<date>[^/]+)/events"), "day.event"),
+]
+
+
+class AuditTrail:
+    """The changes a client makes, noted from its answers as the audit log should list them:
+    (action, target, instant on the service's clock)."""
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+        self.changes: list[tuple[str, str, dt.datetime]] = []
+
+    def note(self, response: httpx.Response) -> None:
+        """Note the change a successful, not replayed answer made (an httpx response hook)."""
+        request = response.request
+        if response.status_code >= 300 or response.headers.get("Idempotent-Replayed"):
+            return
+        for method, path, action in CHANGES:
+            found = path.fullmatch(request.url.path)
+            if request.method != method or found is None:
+                continue
+            response.read()
+            if action == "hold.create":
+                target = response.json()["id"]
+            elif action == "hold.confirm":
+                target = response.json()["booking"]
+            else:
+                target = found["booking" if action == "booking.cancel" else "date"]
+            self.changes.append((action, str(target), self.clock.now()))
+            return
+
+
+def _audit(client: Any) -> list[dict[str, Any]]:
+    answer = client.get(f"/workshops/{WORKSHOP}/audit", params={"limit": 1000})
+    assert answer.status_code == 200, answer.text
+    entries: list[dict[str, Any]] = answer.json()["entries"]
+    return entries
+
+
+@contextmanager
+def audited(client: Any, clock: Any, actor: str) -> Iterator[AuditTrail]:
+    """Check, when the block ends, that the audit log gained one entry per change the client
+    made in it (and nothing else), by ``actor``, at the clock's instant of the change."""
+    known = {e["id"] for e in _audit(client)}
+    trail = AuditTrail(clock)
+    client.event_hooks["response"].append(trail.note)
+    try:
+        yield trail
+    finally:
+        client.event_hooks["response"].remove(trail.note)
+    new = [e for e in reversed(_audit(client)) if e["id"] not in known]
+    assert [(e["action"], e["target"]) for e in new] == [(a, t) for a, t, _ in trail.changes]
+    for entry, (_, _, at) in zip(new, trail.changes, strict=True):
+        assert entry["actor"] == actor and entry["workshop"] == WORKSHOP
+        assert dt.datetime.fromisoformat(entry["at"]) == at, entry
+        assert entry["at"].endswith("+08:00")  # in the workshop's zone
+
+
+@pytest.fixture(autouse=True)
+def _one_audit_entry_per_change(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test on ``app_client`` (the ``test-manager`` key) runs inside ``audited``."""
+    if "app_client" not in request.fixturenames:
+        yield
+        return
+    client, clock = request.getfixturevalue("app_client"), request.getfixturevalue("clock")
+    with audited(client, clock, "test-manager") as trail:
+        yield
+    assert trail.changes or request.node.name.startswith(
+        ("test_errors_are_problems", "test_health_and_openapi")
+    ), "the test changed nothing: the audit check saw no change"
 
 
 def _slots(client: Any, services: str = "MINOR", waiting: bool = False) -> list[dict[str, Any]]:
@@ -209,7 +299,10 @@ def test_cpsat_replan_in_the_solver_pool_keeps_holds_and_started_work(
     settings = Settings(database_url=db_url, solver_processes=1, hold_minutes=120)
     app = create_app(settings, clock=clock)
     load_day_file(app.state.context.db, SMALL_DAY, replace=False, now=clock.now())
-    with TestClient(app, headers=bearer(add_key(app, "pool", "manager"))) as client:
+    with (
+        TestClient(app, headers=bearer(add_key(app, "pool", "manager"))) as client,
+        audited(client, clock, "pool"),
+    ):
         offer = _slots(client, "TYRE")[8]
         hold = client.post(f"/workshops/{WORKSHOP}/holds", json={"slot": offer["slot"]})
         assert hold.status_code == 201
