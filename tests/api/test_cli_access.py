@@ -284,3 +284,27 @@ def test_the_real_command_serves_this_machine_and_refuses_others(tmp_path: Path)
     )
     assert refused.returncode == 2 and refused.stdout == ""
     _one_error_line(refused.returncode, refused.stderr, "no API clients", "0.0.0.0")
+
+
+def test_the_readme_says_what_the_code_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], served: Served
+) -> None:
+    """The README's section on clients and the trial mode quotes the refusal and the log
+    line, and gives the limits' real defaults."""
+    from api.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    text = " ".join(readme.split())
+    db_url = f"sqlite:///{tmp_path / 'readme.db'}"
+    _, _, err = run(["serve", "--db", db_url, "--host", "0.0.0.0"], capsys)
+    quoted = err.strip().split("; add one first")[0]
+    assert f"`{quoted}; add one first ...`" in text, quoted
+    assert "`no API clients configured: LOCAL TRIAL MODE, ...`" in text
+    s = Settings.model_construct()  # the defaults, whatever the environment says
+    assert f"`WORKSHOP_MAX_BODY_BYTES` ({s.max_body_bytes // 1024} KiB" in text
+    assert f"`WORKSHOP_SLOT_SEARCHES_PER_MINUTE` ({s.slot_searches_per_minute})" in text
+    assert f"`WORKSHOP_HOLDS_PER_MINUTE` ({s.holds_per_minute})" in text
+    assert f"`WORKSHOP_MAX_OPEN_HOLDS` ({s.max_open_holds})" in text
+    assert f"`WORKSHOP_SESSION_HOURS` ({s.session_hours:g})" in text
+    for command in ("clients add", "clients list", "clients revoke", "privacy purge", "audit"):
+        assert f"workshop {command}" in text
