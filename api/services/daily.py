@@ -8,12 +8,21 @@ told. Holds the changed day no longer has room for are released in the same tran
 listed too; their confirm answers 409.
 
 Day events change the day's data before re-planning:
-- ``overrun``: the technician and the bay stay busy ``minutes`` after the operation's planned
-  end, and the booking's next operation waits for it;
+- ``overrun``: the booking's operation under way at ``at`` (the last one started before it)
+  takes ``minutes`` longer: its technician and bay stay busy that long after its planned end,
+  the booking's next operation waits for it, and the car is ready no earlier than that. The
+  operation keeps its planned times in the plan (durations there are the catalogue's), so the
+  moved promise is worked out with the overrun (``ready_with_overruns``);
 - ``absent``: the technician is away from ``at`` (after finishing the job in hand) until
   ``until`` or the end of the day;
 - ``part-late``: a delivery arrives later (or a new one is announced);
 - ``walk-in``: a new booking arriving at ``at``.
+
+An event is applied at its time ``at`` but the day is re-planned from the later of ``at`` and
+the clock: work that has started by then stays as it was and nothing new starts earlier, so an
+event posted late never moves work that is under way or plans any in the past. An event that
+contradicts work recorded as started (an overrun or an absence during work that started since)
+is refused with a 409 naming both.
 """
 
 from __future__ import annotations
@@ -47,6 +56,8 @@ from api.services.replan import (
     StartedWorkDoesNotFit,
     fit_holds,
     from_rows,
+    operation_name,
+    ready_with_overruns,
     run_replan,
     to_rows,
 )
@@ -65,7 +76,7 @@ from scheduler.clock import format_hhmm, from_datetime, parse_hhmm, to_datetime,
 from scheduler.dispatch import Dispatcher
 from scheduler.domain import Booking, Day
 from scheduler.io import DayFileError, parse_day
-from scheduler.plan import Plan, PlanStatus, Unscheduled, ready_times
+from scheduler.plan import Assignment, Plan, PlanStatus, Unscheduled
 from scheduler.planfile import json_number
 
 ATTEMPTS = 3
@@ -82,6 +93,7 @@ class Change:
     walk_in: Booking | None = None
     ready_after: dict[str, int] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
+    at: int | None = None  # the event's minute, when it is not the re-plan's
 
 
 def _minute(date: dt.date, tz_name: str, moment: dt.datetime) -> int:
@@ -99,19 +111,47 @@ def _timezone(ctx: Context, workshop_id: str) -> str:
         return get_workshop_row(session, workshop_id).timezone
 
 
-def _ready_after(session: Session, day_id: int) -> dict[str, int]:
+def _ready_after(session: Session, day_id: int, version: int | None = None) -> dict[str, int]:
+    """Booking -> the minute its overruns end, from the day's overrun events (those stored
+    with plan ``version`` or earlier, when given)."""
+    query = select(DayEventRow.data).where(
+        DayEventRow.day_id == day_id, DayEventRow.kind == "overrun"
+    )
+    if version is not None:
+        query = query.where(DayEventRow.plan_version <= version)
     out: dict[str, int] = {}
-    for data in session.scalars(
-        select(DayEventRow.data).where(DayEventRow.day_id == day_id, DayEventRow.kind == "overrun")
-    ):
+    for data in session.scalars(query):
         booking, minute = str(data["booking"]), int(data["ready_after"])
         out[booking] = max(out.get(booking, 0), minute)
     return out
 
 
-def _moves(schedule: Schedule, day: Day, plan: Plan) -> list[dict[str, Any]]:
+def overruns_at_version(
+    ctx: Context, workshop_id: str, date: dt.date, version: int
+) -> dict[str, int]:
+    """Booking -> the minute its overruns end, as known when plan ``version`` was stored."""
+    with ctx.db.read() as session:
+        return _ready_after(session, get_day(session, workshop_id, date).id, version)
+
+
+def _merged(first: dict[str, int], second: dict[str, int]) -> dict[str, int]:
+    out = dict(first)
+    for booking, minute in second.items():
+        out[booking] = max(out.get(booking, minute), minute)
+    return out
+
+
+def _moves(
+    schedule: Schedule,
+    day: Day,
+    plan: Plan,
+    overruns_before: dict[str, int],
+    overruns_after: dict[str, int],
+) -> list[dict[str, Any]]:
+    """Each booking whose car is ready at another time than before, overruns counted."""
     tz = zone(day.workshop.timezone)
-    before, after = ready_times(schedule.booking_assignments), ready_times(plan.assignments)
+    before = ready_with_overruns(schedule.booking_assignments, overruns_before)
+    after = ready_with_overruns(plan.assignments, overruns_after)
     out = []
     for booking in day.bookings:
         old, new = before.get(booking.id), after.get(booking.id)
@@ -181,7 +221,8 @@ def _replan(
             version = row.schedule_version
             day_id = row.id
         applied = change(schedule, minute) if change is not None else Change(row.config)
-        ready_after.update(applied.ready_after)
+        overruns_before = ready_after
+        ready_after = _merged(ready_after, applied.ready_after)
         data = {**day_to_dict(schedule.day), **applied.config}
         if applied.walk_in is not None:
             data["bookings"] = [*data["bookings"], booking_dict(applied.walk_in)]
@@ -220,7 +261,8 @@ def _replan(
             day=new_day,
             plan=plan,
             frozen=result.frozen,
-            minute=minute,
+            minute=minute if applied.at is None else applied.at,
+            overruns=(overruns_before, ready_after),
             reason=reason,
             actor=actor,
             method=method,
@@ -251,6 +293,7 @@ def _store(
     plan: Plan,
     frozen: int,
     minute: int,
+    overruns: tuple[dict[str, int], dict[str, int]],
     reason: str,
     actor: Actor,
     method: str,
@@ -302,7 +345,7 @@ def _store(
         "status": plan.status.value,
         "objective": json_number(plan.objective),
         "frozen": frozen,
-        "moved": _moves(schedule, day, plan),
+        "moved": _moves(schedule, day, plan, *overruns),
         "unscheduled": [{"booking": u.booking, "reason": u.reason} for u in plan.unscheduled],
         "released_holds": [{"hold": h, "reason": r} for h, r in sorted(released.items())],
         "event": event_id,
@@ -387,14 +430,90 @@ def event_times(event: dict[str, Any], date: dt.date, tz_name: str, now: dt.date
     return EventTimes(at, until, arrives, expected)
 
 
+def _hhmm_span(start: int, end: int) -> str:
+    return f"{format_hhmm(start)}-{format_hhmm(end)}"
+
+
+def _overrun_operation(schedule: Schedule, booking_id: str, at: int) -> Assignment:
+    """The operation an overrun posted at ``at`` is about: the booking's last one started
+    before ``at`` (Invalid if none has; one starting at ``at`` may still be moved)."""
+    ops = sorted(a for a in schedule.booking_assignments if a.booking == booking_id)
+    started = [a for a in ops if a.start < at]
+    if not started:
+        when = (
+            f"its first operation starts at {format_hhmm(ops[0].start)}"
+            if ops
+            else "it is not placed today"
+        )
+        raise Invalid(
+            f"booking {booking_id} has not started before {format_hhmm(at)} ({when}); "
+            "an overrun is about work under way",
+            field="booking",
+        )
+    return started[-1]
+
+
+def _refuse_overrun_over_started_work(
+    schedule: Schedule, op: Assignment, minutes: int, until: int, now: int
+) -> None:
+    """Conflict if keeping ``op``'s technician and bay busy until ``until`` contradicts work
+    recorded as started before ``now``: other work on either during the overrun, or the
+    booking's next operation started before the overrun ends."""
+    day = schedule.day
+    what = (
+        f"booking {op.booking}'s {operation_name(day, op)} was planned to end at "
+        f"{format_hhmm(op.end)}; {minutes} minutes longer"
+    )
+    for a in sorted(schedule.booking_assignments):
+        if a == op or a.start >= now or not a.start < until:
+            continue
+        if a.booking == op.booking:
+            if a.start >= op.end:
+                raise Conflict(
+                    f"{what} it ends at {format_hhmm(until)}, but the booking's next "
+                    f"operation, {operation_name(day, a)}, started at {format_hhmm(a.start)}"
+                )
+            continue
+        shared = [
+            f"technician {op.technician}" if a.technician == op.technician else "",
+            f"bay {op.bay}" if a.bay == op.bay else "",
+        ]
+        if any(shared) and op.end < a.end:
+            held = " and ".join(x for x in shared if x)
+            raise Conflict(
+                f"{what} would keep {held} busy until {format_hhmm(until)}, but booking "
+                f"{a.booking} started {operation_name(day, a)} there at {format_hhmm(a.start)} "
+                f"({_hhmm_span(a.start, a.end)})"
+            )
+
+
+def _refuse_absence_over_started_work(
+    schedule: Schedule, tech_id: str, start: int, until: int, now: int
+) -> None:
+    """Conflict if the technician's absence ``[start, until)`` covers work recorded as started
+    with them before ``now`` (an absence posted after they went on working)."""
+    for a in sorted(schedule.booking_assignments):
+        if a.technician == tech_id and a.start < now and a.start < until and start < a.end:
+            raise Conflict(
+                f"technician {tech_id} cannot be away from {format_hhmm(start)}: booking "
+                f"{a.booking} started {operation_name(schedule.day, a)} with {tech_id} at "
+                f"{format_hhmm(a.start)} ({_hhmm_span(a.start, a.end)})"
+            )
+
+
 def event_change(event: dict[str, Any], times: EventTimes) -> Callable[[Schedule, int], Change]:
-    """The change a day event makes, as a function of the day's snapshot and the event minute."""
+    """The change a day event makes, as a function of the day's snapshot and the minute the
+    day is re-planned from (``now``: work started before it is kept as it is).
+
+    The event itself happens at ``times.at``, which may be earlier than ``now`` (posted late).
+    """
     kind = event["kind"]
+    at = times.at
 
     def change(schedule: Schedule, now: int) -> Change:
         config = copy.deepcopy(dict(schedule.row.config))
         ws = workshop_of(schedule.row.config)
-        record: dict[str, Any] = {"kind": kind, "at": format_hhmm(now)}
+        record: dict[str, Any] = {"kind": kind, "at": format_hhmm(at)}
         ready_after: dict[str, int] = {}
         walk_in = None
         if kind == "overrun":
@@ -403,14 +522,9 @@ def event_change(event: dict[str, Any], times: EventTimes) -> Callable[[Schedule
                 raise Invalid("an overrun needs 'booking' and 'minutes'", field="booking")
             if booking_id not in schedule.booking_pks:
                 raise NotFound(f"no booked booking {booking_id!r} on this day")
-            ops = sorted(a for a in schedule.booking_assignments if a.booking == booking_id)
-            started = [a for a in ops if a.start <= now]
-            if not started:
-                raise Invalid(
-                    f"booking {booking_id} has not started by {format_hhmm(now)}", field="booking"
-                )
-            op = started[-1]
+            op = _overrun_operation(schedule, booking_id, at)
             extra_end = min(DAY, op.end + int(minutes))
+            _refuse_overrun_over_started_work(schedule, op, int(minutes), extra_end, now)
             for tech in config["technicians"]:
                 if tech["id"] == op.technician:
                     tech["absent"] = _windows_add(tech.get("absent") or [], op.end, extra_end)
@@ -431,10 +545,11 @@ def event_change(event: dict[str, Any], times: EventTimes) -> Callable[[Schedule
                 [
                     a.end
                     for a in schedule.booking_assignments
-                    if a.technician == tech_id and a.start < now <= a.end
+                    if a.technician == tech_id and a.start < at <= a.end
                 ]
-                or [now]
+                or [at]
             )
+            _refuse_absence_over_started_work(schedule, tech_id, busy_until, until, now)
             for tech in config["technicians"]:
                 if tech["id"] == tech_id:
                     tech["absent"] = _windows_add(tech.get("absent") or [], busy_until, until)
@@ -450,7 +565,7 @@ def event_change(event: dict[str, Any], times: EventTimes) -> Callable[[Schedule
             for part in config["parts"]:
                 if part["sku"] == sku:
                     part["deliveries"] = _late_deliveries(
-                        sku, part.get("deliveries") or [], now, times, event.get("quantity")
+                        sku, part.get("deliveries") or [], at, times, event.get("quantity")
                     )
             record.update(sku=sku, arrives=format_hhmm(times.arrives))
         elif kind == "walk-in":
@@ -458,19 +573,19 @@ def event_change(event: dict[str, Any], times: EventTimes) -> Callable[[Schedule
             walk_in = Booking(
                 id="W" + uuid.uuid4().hex[:12].upper(),
                 services=codes,
-                arrival=now,
+                arrival=at,
                 waiting=bool(event.get("waiting", True)),
                 customer=str(event.get("customer") or ""),
                 vehicle=str(event.get("vehicle") or ""),
             )
             record.update(booking=walk_in.id, services=list(codes))
-        return Change(config=config, walk_in=walk_in, ready_after=ready_after, record=record)
+        return Change(config=config, walk_in=walk_in, ready_after=ready_after, record=record, at=at)
 
     return change
 
 
 def _late_deliveries(
-    sku: str, deliveries: list[list[Any]], now: int, times: EventTimes, quantity: int | None
+    sku: str, deliveries: list[list[Any]], at: int, times: EventTimes, quantity: int | None
 ) -> list[list[Any]]:
     """A part's deliveries after the one expected at ``expected`` (else every one still to
     come) moved to ``arrives``, as ``quantity`` units if given.
@@ -482,7 +597,7 @@ def _late_deliveries(
     kept, moved, matched = [], 0, False
     for when, qty in deliveries:
         minute = parse_hhmm(when)
-        due = minute == times.expected if times.expected is not None else minute > now
+        due = minute == times.expected if times.expected is not None else minute > at
         if due:
             moved, matched = moved + qty, True
         else:
@@ -496,7 +611,7 @@ def _late_deliveries(
         )
     if not matched and quantity is None:
         raise Invalid(
-            f"no delivery of {sku} is still to come after {format_hhmm(now)}; "
+            f"no delivery of {sku} is still to come after {format_hhmm(at)}; "
             "give 'quantity' to announce one",
             field="quantity",
         )
@@ -510,17 +625,23 @@ def post_event(
     """Record a day event and re-plan around it (started operations frozen), audited as
     ``actor``'s.
 
+    The day is re-planned from the later of the event's ``at`` and the clock, so an event
+    posted late moves nothing that has started since and plans nothing in the past.
+
     ``event`` is a ``DayEvent`` as a dict; its times are checked against the day first.
     """
     tz_name = _timezone(ctx, workshop_id)
-    times = event_times(event, date, tz_name, now_utc(ctx))
+    moment = now_utc(ctx)
+    times = event_times(event, date, tz_name, moment)
+    # Re-planned from the present when posted late: what started meanwhile stays.
+    minute = max(times.at, _clamped(date, tz_name, moment))
     return _replan(
         ctx,
         workshop_id,
         date,
         "cpsat" if event.get("method") == "cpsat" else "dispatch",
         event.get("time_limit"),
-        times.at,
+        minute,
         event_change(event, times),
         f"event: {event['kind']}",
         actor,

@@ -119,6 +119,30 @@ def _operation(day: Day, booking: Booking, index: int) -> str:
     return f"{code} operation {position + 1} ({op.skill} in a {op.bay} bay)"
 
 
+def operation_name(day: Day, assignment: Assignment) -> str:
+    """How a service manager names the operation ``assignment`` does, e.g.
+    ``MINOR operation 2 (valet in a wash bay)``."""
+    op = day.workshop.services[assignment.service].operations[assignment.operation]
+    return (
+        f"{assignment.service} operation {assignment.operation + 1} ({op.skill} in a {op.bay} bay)"
+    )
+
+
+def ready_with_overruns(
+    assignments: list[Assignment] | tuple[Assignment, ...], overruns: dict[str, int]
+) -> dict[str, int]:
+    """When each placed booking's car is ready, counting overruns.
+
+    An overrun keeps its operation's technician and bay busy past the planned end (and the
+    booking's next operation waits for it), but the operation keeps its planned times in the
+    plan, whose durations are the catalogue's. When the overrun operation is the booking's
+    last, the car is ready when the overrun ends (``overruns``: booking -> that minute), not at
+    the end of its last planned operation.
+    """
+    ready = ready_times(assignments)
+    return {b: max(at, overruns.get(b, at)) for b, at in ready.items()}
+
+
 def fit_holds(d: Dispatcher, holds: list[Assignment]) -> tuple[list[Assignment], dict[str, str]]:
     """Reserve in ``d`` every hold whose whole witness still fits; say why the others do not.
 
