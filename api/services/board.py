@@ -602,15 +602,24 @@ def _ready(day: Day, data: Mapping[str, Any]) -> dict[str, int]:
 
 
 def compare_versions(
-    day: Day, before: Mapping[str, Any], after: Mapping[str, Any]
+    day: Day,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    overruns: tuple[Mapping[str, int], Mapping[str, int]] = ({}, {}),
 ) -> list[PromiseChange]:
     """Bookings whose ready time differs between two plan-file JSONs of ``day``.
 
     A booking present in neither plan's assignments (or equal in both) is not listed; one that
     appears only in ``after`` counts as placed only if it was already a booking in ``before``
     (left unscheduled there), so bookings made in between are not reported as changes.
+    ``overruns`` (booking -> minute its overrun ends, as known at each version) count too: a
+    car whose last operation overran is ready when the overrun ends, though the plan keeps the
+    operation's planned times.
     """
     old, new = _ready(day, before), _ready(day, after)
+    for ready, overrun in zip((old, new), overruns, strict=True):
+        for booking_id, at in ready.items():
+            ready[booking_id] = max(at, overrun.get(booking_id, at))
     known = old.keys() | {u["booking"] for u in before.get("unscheduled") or []}
     customers = {b.id: b.customer for b in day.bookings}
     out = []
@@ -641,7 +650,11 @@ def _changes(ctx: Context, day: Day, workshop_id: str, version: int, cause: str)
         after = plans.plan_version(ctx.db, workshop_id, day.date, version)
     except NotFound:
         return None
-    return Changes(version, cause, tuple(compare_versions(day, before, after)))
+    overruns = (
+        daily.overruns_at_version(ctx, workshop_id, day.date, version - 1),
+        daily.overruns_at_version(ctx, workshop_id, day.date, version),
+    )
+    return Changes(version, cause, tuple(compare_versions(day, before, after, overruns)))
 
 
 def known_day(ctx: Context, workshop_id: str, date: dt.date) -> workshops.WorkshopSummary:
