@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import sessions
