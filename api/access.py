@@ -164,12 +164,13 @@ PERMISSIONS: Mapping[tuple[str, str], Rule] = {
     ("GET", "/workshops/{workshop_id}/bookings"): Rule(EVERYONE, "workshop"),
     ("GET", "/workshops/{workshop_id}/bookings/{booking_id}"): Rule(EVERYONE, "booking"),
     ("DELETE", "/workshops/{workshop_id}/bookings/{booking_id}"): Rule(BOOKERS, "booking"),
-    # plans, re-planning, day events, the audit log
+    # days loaded, plans, re-planning, day events, the audit log
     ("GET", "/workshops/{workshop_id}/plans/{date}"): Rule(STAFF, "workshop"),
     ("GET", "/workshops/{workshop_id}/plans/{date}/versions/{version}"): Rule(STAFF, "workshop"),
     ("POST", "/workshops/{workshop_id}/plans/{date}"): Rule(MANAGERS, "workshop"),
     ("POST", "/workshops/{workshop_id}/days/{date}/events"): Rule(MANAGERS, "workshop"),
     ("GET", "/workshops/{workshop_id}/audit"): Rule(MANAGERS, "workshop"),
+    ("PUT", "/workshops/{workshop_id}/days/{date}"): Rule(MANAGERS, "workshop"),
     # the day board (pages)
     ("GET", "/signin"): PUBLIC_PAGE,
     ("POST", "/signin"): PUBLIC_PAGE,

@@ -20,7 +20,7 @@ from api.clock import Clock, SystemClock
 from api.db.migrate import upgrade
 from api.db.session import Database
 from api.guard import Guard
-from api.routers import audit, health, plans, workshops
+from api.routers import audit, days, health, plans, workshops
 from api.services.context import Context
 from api.services.solver import SolverPool
 from api.services.tokens import signing_key
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(health.router)
     app.include_router(workshops.router)
     app.include_router(plans.router)
+    app.include_router(days.router)
     app.include_router(audit.router)
     app.include_router(pages.router)
     access.install(app)

@@ -259,6 +259,29 @@ class ReleasedHold(BaseModel):
     reason: str
 
 
+class DayLoaded(BaseModel):
+    """A day stored from a day file and planned: ``scheduled`` of its ``bookings`` placed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "workshop": "city-motors",
+                "date": "2026-11-26",
+                "bookings": 6,
+                "scheduled": 6,
+                "unscheduled": 0,
+                "plan_version": 1,
+            }
+        }
+    )
+    workshop: str
+    date: dt.date
+    bookings: int
+    scheduled: int
+    unscheduled: int
+    plan_version: int
+
+
 class Replanned(BaseModel):
     """A stored re-plan: its version, objective and every promise that moved."""
 

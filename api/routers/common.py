@@ -11,6 +11,7 @@ from api.services.idempotency import Answer
 _TEXT = {
     404: "Unknown id",
     409: "Conflict (slot taken, hold expired)",
+    415: "Unsupported media type",
     422: "Invalid request",
     503: "Unavailable (the database or the solver); retry",
 }

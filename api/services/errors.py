@@ -74,6 +74,14 @@ class Invalid(ServiceError):
     title = "Invalid request"
 
 
+class UnsupportedMediaType(ServiceError):
+    """A request body in a format the operation does not read."""
+
+    status = 415
+    type = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
 class IdempotencyMismatch(Invalid):
     """An Idempotency-Key reused with a different request body."""
 

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,7 @@ from api.services import audit
 from api.services.audit import SYSTEM, Actor
 from api.services.clients import WORKSHOP_ID
 from api.services.daydata import workshop_config
-from api.services.errors import Conflict, Invalid
+from api.services.errors import Conflict, Invalid, UnsupportedMediaType
 from api.services.plans import store_plan
 from api.services.schedule import (
     add_bookings,
@@ -30,10 +31,19 @@ from api.services.schedule import (
     release_holds,
 )
 from scheduler.domain import Day
-from scheduler.io import load_day
+from scheduler.io import DayFileError, load_day, parse_day, read_yaml
 from scheduler.solve import solve
 
 FILE_SOURCE = "load"  # BookingRow.source of a booking that came from a day file
+DAY_FILE_TYPES = (
+    "application/yaml",
+    "application/x-yaml",
+    "text/yaml",
+    "text/x-yaml",
+    "application/json",
+)
+"""Media types a day file may be sent as over HTTP (JSON is read as the YAML it is)."""
+CLI_OPTIONS = ("--replace", "--discard-online-bookings")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +73,92 @@ def load_day_file(
     )
 
 
+def _has_aliases(text: str) -> bool:
+    """Whether YAML text uses anchors and aliases (``&a`` ... ``*a``): a few hundred bytes of
+    nested aliases stand for billions of values, so text from the network may not use them."""
+    try:
+        return any(
+            isinstance(event, yaml.AliasEvent)
+            for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        )
+    except yaml.YAMLError:
+        return False  # the reader reports the error with its line
+
+
+def parse_sent_day(body: bytes, media_type: str, *, workshop_id: str, date: dt.date) -> Day:
+    """The day file a request sent (YAML or JSON) for ``workshop_id`` on ``date``.
+
+    Refuses (Invalid, naming the line and field where it can) anything the command line would
+    refuse, and more, because the text comes from the network: anchors and aliases, a
+    ``bookings:`` CSV file name (it would be read from the server's disk), and a file for
+    another workshop or date than the address it was sent to. UnsupportedMediaType for a body
+    that is neither YAML nor JSON.
+    """
+    if media_type not in DAY_FILE_TYPES:
+        raise UnsupportedMediaType(
+            f"send the day file as application/yaml or application/json, not {media_type!r}"
+        )
+    source = "day file"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"{source}: is not UTF-8 text") from exc
+    if _has_aliases(text):
+        raise Invalid(
+            f"{source}: anchors and aliases (&name, *name) are not accepted; write the values out"
+        )
+    try:
+        data, lines = read_yaml(text, source=source)
+        if isinstance(data, dict) and isinstance(data.get("bookings"), str):
+            raise Invalid(
+                f"{source}: bookings: list the bookings in the file; a bookings CSV file "
+                "cannot be sent over HTTP",
+                field="bookings",
+            )
+        day = parse_day(data, source=source, lines=lines, base_dir=None)
+    except DayFileError as exc:
+        shown = "; ".join(str(p) for p in exc.problems[:10])
+        more = f" (and {len(exc.problems) - 10} more)" if len(exc.problems) > 10 else ""
+        raise Invalid(shown + more) from exc
+    if day.workshop.id != workshop_id:
+        raise Invalid(
+            f"{source}: workshop.id is {day.workshop.id!r}, but it was sent to "
+            f"workshop {workshop_id!r}",
+            field="workshop",
+        )
+    if day.date != date:
+        raise Invalid(
+            f"{source}: day is {day.date.isoformat()}, but it was sent to {date.isoformat()}",
+            field="day",
+        )
+    return day
+
+
+def load_sent_day(
+    db: Database,
+    body: bytes,
+    media_type: str,
+    *,
+    workshop_id: str,
+    date: dt.date,
+    replace: bool,
+    discard_online: bool,
+    now: dt.datetime,
+    actor: Actor,
+) -> LoadResult:
+    """Store a day file sent over HTTP (see ``parse_sent_day`` and ``store_day``)."""
+    day = parse_sent_day(body, media_type, workshop_id=workshop_id, date=date)
+    return store_day(
+        db,
+        day,
+        replace=replace,
+        discard_online=discard_online,
+        now=now,
+        actor=actor,
+        options=("replace=true", "discard_online_bookings=true"),
+    )
+
+
 def check_ids(day: Day) -> None:
     """Invalid unless the workshop's and bookings' ids can be used in the API's paths."""
     rule = "use 1-100 letters, digits, '.', '_', '~' or '-', starting with a letter or digit"
@@ -81,6 +177,7 @@ def store_day(
     now: dt.datetime,
     discard_online: bool = False,
     actor: Actor = SYSTEM,
+    options: tuple[str, str] = CLI_OPTIONS,
 ) -> LoadResult:
     """Store a workshop and its day of bookings, planned with the dispatch heuristics, and
     write a ``workshop.load`` audit entry for ``actor``.
@@ -90,7 +187,8 @@ def store_day(
     made, exist nowhere else, so they are deleted only with ``discard_online`` as well
     (otherwise Conflict says what would be lost). Holds on the day are released. The plan is
     made before the transaction opens, so no lock is held while planning. Ids the API could
-    not address in a path are refused (Invalid) before anything is stored.
+    not address in a path are refused (Invalid) before anything is stored. ``options`` names
+    the replace and discard switches in Conflict's advice (command-line flags by default).
     """
     check_ids(day)
     plan = solve(day, "dispatch")
@@ -123,10 +221,10 @@ def store_day(
         if existing and not replace:
             raise Conflict(
                 f"workshop {ws.id!r} already has {existing} booking(s) on "
-                f"{day.date.isoformat()}; use --replace to load the day file over them"
+                f"{day.date.isoformat()}; use {options[0]} to load the day file over them"
             )
         if not discard_online:
-            _refuse_to_lose(session, row)
+            _refuse_to_lose(session, row, options[1])
         # Holds were made against the bookings being replaced: let them go with them.
         held = session.scalars(
             select(HoldRow.id).where(HoldRow.day_id == row.id, HoldRow.status == HELD)
@@ -174,7 +272,7 @@ def store_day(
     return db.write(work)
 
 
-def _refuse_to_lose(session: Session, row: DayRow) -> None:
+def _refuse_to_lose(session: Session, row: DayRow, option: str) -> None:
     """Conflict naming what replacing the day would delete that no day file holds."""
     sources = dict(
         session.execute(
@@ -192,7 +290,7 @@ def _refuse_to_lose(session: Session, row: DayRow) -> None:
     if lost:
         raise Conflict(
             f"{row.date.isoformat()} has {', '.join(lost)} that are not in the day file; "
-            "loading it would delete them. Add --discard-online-bookings to load it anyway"
+            f"loading it would delete them. Add {option} to load it anyway"
         )
 
 

@@ -30,7 +30,7 @@ from api.clock import ManualClock
 from api.services import booking
 from api.services.audit import Actor
 from api.services.board import WhatIfView, whatif_from_json
-from tests.api.conftest import MORNING
+from tests.api.conftest import MORNING, SMALL_DAY
 from tests.api.helpers import DATE, WORKSHOP, add_key, bearer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +40,12 @@ UNKNOWN_WORKSHOP = "no-such-workshop"
 UNKNOWN_HOLD = "H" + "0" * 20
 UNKNOWN_BOOKING = "B000000000000"
 HTML = {"Accept": "text/html"}
+LOAD_DATE = "2026-12-01"  # the day a manager loads over HTTP: the small day, moved
+LOAD_FILE = (
+    SMALL_DAY.read_text(encoding="utf-8")
+    .replace("day: 2026-11-26", f"day: {LOAD_DATE}")
+    .replace("id: R10", "id: D10")
+)
 DAYS = {"from": "2026-11-26T07:30:00+08:00", "to": "2026-11-28T19:00:00+08:00"}
 PRINCIPALS = (
     "none",
@@ -76,6 +82,7 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/workshops/{workshop_id}/plans/{date}"): frozenset({M}),
     ("POST", "/workshops/{workshop_id}/days/{date}/events"): frozenset({M}),
     ("GET", "/workshops/{workshop_id}/audit"): frozenset({M}),
+    ("PUT", "/workshops/{workshop_id}/days/{date}"): frozenset({M}),
     # pages: a signed-in manager only
     ("GET", "/signin"): ANYONE,
     ("POST", "/signin"): ANYONE,
@@ -270,6 +277,11 @@ def _request(world: World, method: str, path: str, who: str) -> tuple[str, str, 
             "method": "dispatch",
             "at": "2026-11-26T09:00:00+08:00",
         }
+    if path == "/workshops/{workshop_id}/days/{date}":
+        ids["date"] = LOAD_DATE
+        kwargs["content"] = LOAD_FILE
+        kwargs["headers"] = {"Content-Type": "application/yaml"}
+        kwargs["params"] = {"replace": "true"}  # the table loads it more than once
     if path == "/board":
         kwargs["params"] = {"workshop": WORKSHOP, "date": DATE.isoformat()}
     if path.startswith("/board/") and method == "POST":
@@ -351,9 +363,11 @@ def test_route_by_role_and_scope(world: World, method: str, path: str, who: str)
     if scope == "out" and (method, path) in SCOPED and path != "/board/{rest:path}":
         assert answer.status_code == 404, (who, answer.text)
         body = _problem(answer)
-        # The same request by a manager of every workshop, for an id that does not exist.
+        # The same request by a manager of every workshop, for an id that does not exist
+        # (loading a day there would create the workshop: the same client, then).
         twin_url, reword = _unknown_twin(url, path)
-        twin = world.clients["admin"].request(
+        asker = who if method == "PUT" else "admin"
+        twin = world.clients[asker].request(
             method, twin_url, follow_redirects=False, **_twin_kwargs(world, kwargs)
         )
         assert twin.status_code == 404, twin.text

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from scheduler.io import read_yaml
+from tests.api.conftest import SMALL_DAY
 from tests.api.helpers import add_key, bearer
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is in the test extra")
@@ -153,8 +155,8 @@ def _no_key_answers(operation: Any, mode: str, *, public: bool) -> None:
 
 def test_the_booking_flow_answers_as_documented(api_schema: Any, fuzz_app: Any) -> None:
     """Random requests rarely get past validation, so the success answers are checked along
-    the real flow: slots, hold, replayed hold, confirm, booking, plan, re-plan, event, cancel,
-    audit."""
+    the real flow: a day loaded, slots, hold, replayed hold, confirm, booking, plan, re-plan,
+    event, cancel, audit."""
     checks = _checks()
     auth = bearer(fuzz_app.state.test_keys["flow"])
 
@@ -167,6 +169,16 @@ def test_the_booking_flow_answers_as_documented(api_schema: Any, fuzz_app: Any) 
         return response.json()
 
     ws = {"workshop_id": WORKSHOP}
+    later = {**ws, "date": "2026-12-01"}  # the small day, moved: loaded by a manager
+    day_file, _ = read_yaml(SMALL_DAY.read_text(encoding="utf-8"), source="small-day.yaml")
+    day_file["day"] = later["date"]
+    for b in day_file["bookings"]:
+        b["id"] = b["id"].replace("R", "L")
+    load = "/workshops/{workshop_id}/days/{date}"
+    media = {"media_type": "application/json"}
+    call(load, "PUT", 200, path_parameters=later, body=day_file, **media)
+    call(load, "PUT", 409, path_parameters=later, body=day_file, **media)
+    call(load, "PUT", 422, path_parameters=ws | {"date": DATE}, body=day_file, **media)
     slots = call(
         "/workshops/{workshop_id}/slots",
         "GET",
