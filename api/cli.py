@@ -311,6 +311,11 @@ def serve(
             "(Authorization: Bearer), the day board a manager's sign-in",
             len(active),
         )
+    elif not settings.local_mode:
+        log.warning(
+            "no API clients configured and WORKSHOP_LOCAL_MODE is off: every request is "
+            "refused until a client is added with 'workshop clients add NAME --role manager'"
+        )
     else:
         log.warning(
             "no API clients configured: LOCAL TRIAL MODE, requests from this machine are "

@@ -245,6 +245,23 @@ def test_without_clients_serve_on_loopback_is_the_local_trial_mode(
         assert client.get("/workshops", headers=bearer(key)).status_code == 200
 
 
+def test_with_the_trial_mode_switched_off_serve_says_so_and_needs_keys(
+    loaded: str,
+    capsys: pytest.CaptureFixture[str],
+    served: Served,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WORKSHOP_LOCAL_MODE", "false")
+    with caplog.at_level(logging.INFO, logger="workshop.serve"):
+        code, _, err = run(["serve", "--db", loaded], capsys)
+    assert code == 0, err
+    said = " ".join(r.getMessage() for r in caplog.records if r.name == "workshop.serve")
+    assert "TRIAL MODE" not in said and "every request is refused" in said
+    with served.client(LOOPBACK) as client:
+        assert client.get("/workshops").status_code == 401
+
+
 def test_with_clients_serve_listens_anywhere_and_never_falls_back_to_trial_mode(
     loaded: str,
     capsys: pytest.CaptureFixture[str],
