@@ -559,13 +559,17 @@ def build_board(
 
 
 def _options(day: Day, bars: Sequence[Bar], now: int | None) -> EventOptions:
-    """Form choices; cars on a lift right now come first, as an overrun is about one of them."""
+    """Form choices; cars on a lift right now come first, as an overrun is about one of them.
+
+    Running means started before ``now`` and not yet ended, as for the overrun itself: an
+    operation starting at ``now`` has not started (a re-plan may still move it).
+    """
     ws = day.workshop
     running: dict[str, Bar] = {}
     first: dict[str, Bar] = {}
     for bar in bars:
         first.setdefault(bar.booking, bar)
-        if now is not None and bar.start <= now < bar.end:
+        if now is not None and bar.start < now < bar.end:
             running[bar.booking] = bar
     rest = sorted(
         (b for b in first.values() if b.booking not in running), key=lambda x: (x.start, x.booking)

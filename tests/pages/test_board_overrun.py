@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from api.services.board import compare_versions
+from api.services.board import build_board, compare_versions
 from scheduler.plan import Plan, PlanStatus
 from scheduler.planfile import plan_to_dict
 from tests.pages.conftest import BOARD, DATE, HTML, WORKSHOP
@@ -59,3 +59,19 @@ def test_the_board_highlights_the_booking_whose_last_operation_overran(client: A
     assert "R1004" in re.findall(r'<tr data-booking="([^"]+)"', match.group(0))
     highlighted = set(re.findall(r'<tr data-booking="([^"]+)" class="moved', page))
     assert "R1004" in highlighted
+
+
+def test_the_overrun_form_calls_running_only_what_has_started() -> None:
+    """At 08:50 B1's oil change has just ended and its wash starts: neither is under way, so
+    the form must not offer B1 as "running in W1" (an overrun then is about the oil change,
+    the last operation started before 08:50). Before the fix the wash was labelled running."""
+    day = tiny_day()
+    data = plan_to_dict(
+        day, Plan.build(day, tiny_valid_assignments(), [], status=PlanStatus.HEURISTIC)
+    )
+    at_start = build_board(day, data, now=hm("08:50")).options
+    assert at_start is not None
+    assert not any("running" in c.label for c in at_start.bookings), at_start.bookings
+    under_way = build_board(day, data, now=hm("08:55")).options
+    assert under_way is not None
+    assert under_way.bookings[0].value == "B1" and "running in W1" in under_way.bookings[0].label
