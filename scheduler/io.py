@@ -9,12 +9,13 @@ written, so an unquoted ``12:00`` is noon and never YAML 1.1's sexagesimal integ
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -523,12 +524,15 @@ def _yaml_booking_rows(r: FieldReader, raw: list[Any]) -> Iterator[_BookingRow]:
             yield _BookingRow(path, r, data)
 
 
-def _csv_booking_rows(csv_path: Path, source: str, problems: list[Problem]) -> list[_BookingRow]:
-    """Read a bookings CSV exported from a dealer system: one row per booking."""
+def _csv_booking_rows(
+    csv_file: Path | io.StringIO, source: str, problems: list[Problem]
+) -> list[_BookingRow]:
+    """Read a bookings CSV exported from a dealer system (a file, or its text): one row per
+    booking."""
     try:
-        frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(csv_file, dtype=str, keep_default_na=False, skipinitialspace=True)
     except FileNotFoundError:
-        problems.append(Problem(source, f"bookings file {csv_path} does not exist"))
+        problems.append(Problem(source, f"bookings file {csv_file} does not exist"))
         return []
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         problems.append(Problem(source, f"cannot read bookings CSV: {exc}"))
@@ -571,8 +575,14 @@ def parse_day(
     source: str = "<day file>",
     lines: Mapping[PathKey, int] | None = None,
     base_dir: Path | None = None,
+    bookings_csv: str | None = None,
 ) -> Day:
-    """Turn day-file data (already parsed YAML) into a ``Day``; DayFileError lists problems."""
+    """Turn day-file data (already parsed YAML) into a ``Day``; DayFileError lists problems.
+
+    A ``bookings:`` CSV file name is read from ``base_dir`` (the working folder by default),
+    unless ``bookings_csv`` gives its text: a CSV sent with the day file over the network is
+    never looked for on disk.
+    """
     r = FieldReader(source, lines or {})
     top = r.mapping(
         data, (), ("workshop", "day", "bookings"), ("bays", "technicians", "services", "parts")
@@ -610,7 +620,10 @@ def parse_day(
     tech_ids = {t.id for t in techs}
     rows: list[_BookingRow]
     from_csv = isinstance(raw_bookings, str)
-    if from_csv:
+    if from_csv and bookings_csv is not None:
+        name = PurePath(raw_bookings).name
+        rows = _csv_booking_rows(io.StringIO(bookings_csv), name, r.problems)
+    elif from_csv:
         csv_path = (base_dir or Path.cwd()) / raw_bookings
         rows = _csv_booking_rows(csv_path, csv_path.name, r.problems)
     else:

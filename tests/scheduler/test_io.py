@@ -11,7 +11,7 @@ import pytest
 
 from scheduler.clock import from_iso, to_iso, zone
 from scheduler.domain import operation_duration
-from scheduler.io import DayFileError, load_day, parse_day_text
+from scheduler.io import DayFileError, load_day, parse_day, parse_day_text, read_yaml
 from tests.utils import DATA
 
 BASE = (DATA / "day.yaml").read_text(encoding="utf-8")
@@ -210,6 +210,25 @@ def test_csv_file_missing(tmp_path: Path) -> None:
     shutil.copy(DATA / "day-csv.yaml", tmp_path / "day-csv.yaml")
     with pytest.raises(DayFileError, match="does not exist"):
         load_day(tmp_path / "day-csv.yaml")
+
+
+def test_a_bookings_csv_given_as_text_is_read_from_the_text_never_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A CSV sent with the day file over the network: a file of the same name in the working
+    # folder (or beside the day file) must not be read instead.
+    (tmp_path / "day-bookings.csv").write_text(
+        "id,services,arrival\nFROM-DISK,MINOR,08:00\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    data, lines = read_yaml((DATA / "day-csv.yaml").read_text(encoding="utf-8"), source="d")
+    sent = (DATA / "day-bookings.csv").read_text(encoding="utf-8")
+    day = parse_day(data, source="d", lines=lines, base_dir=tmp_path, bookings_csv=sent)
+    assert [b.id for b in day.bookings] == ["R1", "R2", "R3"]
+    bad = sent.replace("R2,Li Si,沪B67890,MINOR,08:30", "R2,Li Si,沪B67890,MINOR,8h30")
+    with pytest.raises(DayFileError) as info:
+        parse_day(data, source="d", lines=lines, bookings_csv=bad)
+    assert str(info.value.problems[0]).startswith("day-bookings.csv row 2 (line 3) arrival:")
 
 
 def test_durations_use_exact_decimal_arithmetic() -> None:
