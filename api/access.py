@@ -29,7 +29,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 import fastapi.routing
 from fastapi import Depends, FastAPI, Request
@@ -41,7 +41,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
-from api import problems, sessions
+from api import forms, problems, sessions
 from api.db.models import BookingRow, HoldRow
 from api.ratelimit import RateLimiter
 from api.schemas import HOLD_ID_PATTERN
@@ -181,6 +181,8 @@ PERMISSIONS: Mapping[tuple[str, str], Rule] = {
     ("GET", "/board/{workshop_id}/{date}"): DAY_PAGE,
     ("POST", "/board/{workshop_id}/{date}/replan"): DAY_PAGE,
     ("POST", "/board/{workshop_id}/{date}/events"): DAY_PAGE,
+    ("GET", "/board/{workshop_id}/load"): DAY_PAGE,
+    ("POST", "/board/{workshop_id}/load"): DAY_PAGE,
     ("GET", "/board/{workshop_id}/{date}/sheets"): DAY_PAGE,
     ("GET", "/board/{workshop_id}/{date}/plan.csv"): DAY_PAGE,
     ("GET", "/board/{workshop_id}/{date}/plan.xlsx"): DAY_PAGE,
@@ -339,12 +341,14 @@ def _page_principal(
 
 
 async def _csrf_token_sent(request: Request) -> str | None:
-    """The CSRF token of a form post (form field, or header for scripts)."""
+    """The CSRF token of a form post (form field, url-encoded or multipart as the day-file
+    upload is, or header for scripts)."""
     header = request.headers.get(sessions.CSRF_HEADER)
     if header:
         return header
     body = await request.body()  # cached: the route reads the same bytes again
-    values = parse_qs(body.decode("utf-8", errors="replace")).get(sessions.CSRF_FIELD)
+    fields = forms.form_fields(body, request.headers.get("content-type", ""))
+    values = fields.get(sessions.CSRF_FIELD)
     return values[0] if values else None
 
 

@@ -3,7 +3,9 @@
 A pure ASGI middleware, so it sees every answer, errors included. A body larger than
 ``max_body_bytes`` is refused with 413 before it is read when its ``Content-Length`` says so,
 and as soon as the bytes read pass the limit otherwise (a chunked upload), so a client cannot
-make the service buffer megabytes. Every answer gets ``X-Content-Type-Options: nosniff`` and
+make the service buffer megabytes. A browser (one that asks for HTML, as the day board's
+upload form does) gets the refusal as a page that says how large a file may be. Every answer
+gets ``X-Content-Type-Options: nosniff`` and
 ``X-Frame-Options: DENY``, and ``Cache-Control: no-store`` unless it says otherwise (answers
 carry customer data and must not sit in shared caches); a board session made during the request
 (``authorize``) is sent as its cookie.
@@ -51,7 +53,7 @@ class Guard:
             return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         received = 0
         overflowed = refused = False
@@ -74,7 +76,7 @@ class Guard:
                 return
             if overflowed and message["type"] == "http.response.start":
                 refused = True
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
@@ -98,20 +100,49 @@ class Guard:
             if not refused:
                 raise
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": "/problems/content-too-large",
-                "title": "Content too large",
-                "status": 413,
-                "detail": self._too_large(),
-            }
-        ).encode()
+    def _too_large_page(self) -> bytes:
+        """The 413 page for browsers: the problem in the pages' own look and words."""
+        from api.pages.render import render  # the pages import the app's services: late
+
+        limit = self.max_body_bytes
+        detail = (
+            f"The file sent is too large: this service accepts at most {limit / 1024:.0f} KB "
+            f"({limit:,} bytes) in one upload, and nothing was loaded. Choose a smaller file, "
+            "or ask the administrator to raise WORKSHOP_MAX_BODY_BYTES."
+        )
+        problem = {
+            "type": "/problems/content-too-large",
+            "title": "File too large",
+            "status": 413,
+            "detail": detail,
+        }
+        return render(
+            "problem.html", problem=problem, standalone=False, principal=None, csrf_token=""
+        ).encode("utf-8")
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        accept = Headers(scope=scope).get("accept", "")
+        if "text/html" in accept:
+            from api.pages.render import CSP
+
+            body = self._too_large_page()
+            media_type, extra = "text/html; charset=utf-8", [(b"content-security-policy", CSP)]
+        else:
+            body = json.dumps(
+                {
+                    "type": "/problems/content-too-large",
+                    "title": "Content too large",
+                    "status": 413,
+                    "detail": self._too_large(),
+                }
+            ).encode()
+            media_type, extra = MEDIA_TYPE, []
         headers = [
-            (b"content-type", MEDIA_TYPE.encode()),
+            (b"content-type", media_type.encode()),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
             *((k.lower().encode(), v.encode()) for k, v in _SECURITY_HEADERS.items()),
+            *((k, v.encode()) for k, v in extra),
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

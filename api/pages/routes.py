@@ -3,7 +3,9 @@
 Routes are thin, as the JSON API's are: parse the request, call a function of
 ``api.services.board`` (which calls the same service functions as the JSON API), render a
 template. Actions are plain HTML forms that post and then redirect back to the board (so a
-reload never posts twice); the board then highlights what the action changed. Unknown
+reload never posts twice); the board then highlights what the action changed. A day file is
+uploaded the same way (a multipart form, read in memory) and loaded by the service function of
+``PUT /workshops/{id}/days/{date}``; its problems are listed on the form's page. Unknown
 workshops and days are 404 problem pages, HTML for browsers, never a traceback.
 
 Pages are left out of the OpenAPI document: they are for people, the JSON API is for programs.
@@ -19,7 +21,8 @@ import datetime as dt
 import functools
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
@@ -29,7 +32,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from api import sessions
+from api import forms, sessions
 from api.access import PrincipalDep
 from api.deps import ContextDep
 from api.pages import charts
@@ -42,8 +45,9 @@ from api.pages.render import (
 from api.schemas import DayEvent
 from api.services import board, clients, workshops
 from api.services.board import DayBoard
-from api.services.clients import Role
-from api.services.errors import NotFound, ServiceError
+from api.services.clients import WORKSHOP_ID, Role
+from api.services.context import now_utc
+from api.services.errors import DayFileInvalid, Invalid, NotFound, ServiceError
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("workshop.pages")
@@ -93,7 +97,12 @@ def _problem(request: Request, exc: ServiceError) -> Response:
 
 
 def _board_page(
-    request: Request, b: DayBoard, *, error: str | None = None, status: int = 200
+    request: Request,
+    b: DayBoard,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    loaded: bool = False,
 ) -> Response:
     return page(
         "board.html",
@@ -106,14 +115,26 @@ def _board_page(
         colours=charts.service_colours([s.value for s in b.services]),
         methods=REPLAN_METHODS,
         error=error,
+        loaded=loaded,
+        load=_load_form(request, b.workshop_id),
     )
 
 
 @router.get("/")
 def index(request: Request, ctx: ContextDep, principal: PrincipalDep) -> Response:
     """Pick a workshop and a day (of the workshops the signed-in manager may see)."""
-    shown = [w for w in workshops.list_workshops(ctx.db) if principal.sees(w.id)]
-    return page("index.html", request=request, workshops=shown)
+    stored = workshops.list_workshops(ctx.db)
+    shown = [w for w in stored if principal.sees(w.id)]
+    # A manager's own workshops not loaded yet: the index offers to load their first day.
+    scope = principal.workshops
+    new = sorted(scope - {w.id for w in stored}) if scope is not None else []
+    return page(
+        "index.html",
+        request=request,
+        workshops=shown,
+        new_workshops=new,
+        any_workshop=scope is None,
+    )
 
 
 def _local_target(target: str) -> str:
@@ -172,14 +193,156 @@ def signout(request: Request, ctx: ContextDep) -> Response:
 
 
 @router.get("/board")
-def pick(request: Request, workshop: str = "", date: str = "") -> Response:
-    """The picker's form target: go to the chosen day's board."""
+def pick(request: Request, workshop: str = "", date: str = "", load: str = "") -> Response:
+    """The picker's form target: go to the chosen day's board (or, with ``load``, to the
+    page that loads a day file for the workshop)."""
+    if workshop and load and WORKSHOP_ID.fullmatch(workshop):
+        return RedirectResponse(_load_url(workshop), status_code=303)
     if not workshop or not date:
         return RedirectResponse("/", status_code=303)
     try:
         return RedirectResponse(_base(workshop, _date(date)), status_code=303)
     except ServiceError as exc:
         return _problem(request, exc)
+
+
+# -- loading a day file -----------------------------------------------------------------------
+
+BOARD_OPTIONS = (
+    "the choice 'Load over the day's bookings'",
+    "the choice 'Also delete online bookings, walk-ins and events'",
+)
+"""The replace and discard switches as the upload form names them (in Conflict's advice)."""
+MAX_PROBLEMS_SHOWN = 50
+
+
+@dataclass(frozen=True, slots=True)
+class DayUpload:
+    """What the day-file form sent: the day file, its bookings CSV and the two choices."""
+
+    day_file: workshops.SentFile | None
+    bookings_csv: workshops.SentFile | None
+    replace: bool
+    discard_online: bool
+
+
+async def read_upload(request: Request) -> DayUpload:
+    """The day-file form's multipart body, parsed in memory (the guard bounds its size)."""
+    body = await request.body()
+    try:
+        parts = forms.parse_multipart(body, request.headers.get("content-type", ""))
+    except forms.FormError as exc:
+        raise Invalid(f"the form could not be read: {exc}") from exc
+
+    def sent(name: str) -> workshops.SentFile | None:
+        for part in parts:
+            if part.name == name and part.filename:  # "": a file input left empty
+                return workshops.SentFile(part.filename, part.data)
+        return None
+
+    ticked = {p.name for p in parts if p.filename is None and p.text in ("on", "true", "1")}
+    return DayUpload(
+        day_file=sent("day_file"),
+        bookings_csv=sent("bookings_csv"),
+        replace="replace" in ticked,
+        discard_online="discard_online_bookings" in ticked,
+    )
+
+
+UploadDep = Annotated[DayUpload, Depends(read_upload)]
+
+
+def _load_url(workshop_id: str) -> str:
+    return f"/board/{quote(workshop_id, safe='')}/load"
+
+
+def _load_form(
+    request: Request, workshop_id: str, upload: DayUpload | None = None
+) -> dict[str, Any]:
+    """What the day-file form needs: where it posts, the choices ticked, the size limit."""
+    limit: int = request.app.state.context.settings.max_body_bytes
+    return {
+        "action": _load_url(workshop_id),
+        "workshop_id": workshop_id,
+        "replace": bool(upload and upload.replace),
+        "discard_online": bool(upload and upload.discard_online),
+        "max_bytes": limit,
+        "max_text": f"{limit / 1024:.0f} KB",
+    }
+
+
+def _load_page(
+    request: Request,
+    ctx: ContextDep,
+    workshop_id: str,
+    *,
+    upload: DayUpload | None = None,
+    problems: Sequence[str] = (),
+    status: int = 200,
+) -> Response:
+    try:
+        summary: workshops.WorkshopSummary | None = workshops.get_workshop(ctx.db, workshop_id)
+    except NotFound:
+        summary = None  # a workshop of the manager's not loaded yet: its first day file
+    more = len(problems) - MAX_PROBLEMS_SHOWN
+    return page(
+        "load.html",
+        request=request,
+        status=status,
+        workshop_id=workshop_id,
+        summary=summary,
+        problems=list(problems[:MAX_PROBLEMS_SHOWN]),
+        more=max(0, more),
+        sent=[f.name for f in (upload.day_file, upload.bookings_csv) if f] if upload else [],
+        load=_load_form(request, workshop_id, upload),
+    )
+
+
+@router.get("/board/{workshop_id}/load")
+def load_form(request: Request, ctx: ContextDep, workshop_id: str) -> Response:
+    """The page that loads a day file for a workshop (a new one too, within the manager's)."""
+    if not WORKSHOP_ID.fullmatch(workshop_id):
+        return _problem(request, NotFound(f"no workshop {workshop_id!r}"))
+    return _load_page(request, ctx, workshop_id)
+
+
+@router.post("/board/{workshop_id}/load")
+def load_day(
+    request: Request,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    workshop_id: str,
+    upload: UploadDep,
+) -> Response:
+    """Load an uploaded day file (and its bookings CSV) through the same service function as
+    ``PUT /workshops/{id}/days/{date}``, then show that day's board; problems are listed on
+    the form's page and nothing is changed."""
+    if upload.day_file is None:
+        problems: Sequence[str] = ("choose a day file (YAML) to load",)
+        return _load_page(request, ctx, workshop_id, upload=upload, problems=problems, status=422)
+    try:
+        result = workshops.load_sent_day(
+            ctx.db,
+            upload.day_file.data,
+            "application/yaml",  # JSON is YAML too; browsers label .yaml files inconsistently
+            workshop_id=workshop_id,
+            date=None,  # the day the file names: tomorrow's file loads from today's board
+            replace=upload.replace or upload.discard_online,
+            discard_online=upload.discard_online,
+            now=now_utc(ctx),
+            actor=principal.actor,
+            source=upload.day_file.name,
+            bookings_csv=upload.bookings_csv,
+            csv_allowed=True,
+            options=BOARD_OPTIONS,
+        )
+    except ServiceError as exc:
+        problems = exc.problems if isinstance(exc, DayFileInvalid) else (exc.detail,)
+        return _load_page(
+            request, ctx, workshop_id, upload=upload, problems=problems, status=exc.status
+        )
+    target = f"{_base(result.workshop, result.date)}?loaded={result.plan_version}"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/board/{workshop_id}/{date}")
@@ -190,8 +353,10 @@ def day_board(
     date: str,
     changed: str | None = None,
     cause: str | None = None,
+    loaded: str | None = None,
 ) -> Response:
-    """The day board: chart by bay and technician, key figures, problems, actions."""
+    """The day board: chart by bay and technician, key figures, problems, actions
+    (``loaded``: the plan version a day-file upload made, announced while it is current)."""
     version = int(changed) if changed and changed.isdigit() else None
     known = {"re-plan", *board.EVENT_KINDS}
     try:
@@ -204,7 +369,7 @@ def day_board(
         )
     except ServiceError as exc:
         return _problem(request, exc)
-    return _board_page(request, b)
+    return _board_page(request, b, loaded=loaded == str(b.version))
 
 
 def _act(

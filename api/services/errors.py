@@ -6,6 +6,7 @@ sentence of detail. The CLI prints the same detail as its one ``error:`` line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -72,6 +73,21 @@ class Invalid(ServiceError):
     status = 422
     type = "invalid-request"
     title = "Invalid request"
+
+
+class DayFileInvalid(Invalid):
+    """A day file (or its bookings CSV) that cannot be loaded: each of ``problems`` is one
+    line naming the file, the line or field, and what was expected.
+
+    ``detail`` joins the first ten, for problem+json and the command line; the day board lists
+    them all.
+    """
+
+    def __init__(self, problems: Sequence[str], *, field: str | None = None) -> None:
+        self.problems = tuple(problems) or ("invalid day file",)
+        shown = "; ".join(self.problems[:10])
+        more = f" (and {len(self.problems) - 10} more)" if len(self.problems) > 10 else ""
+        super().__init__(shown + more, field=field)
 
 
 class UnsupportedMediaType(ServiceError):

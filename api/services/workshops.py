@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import yaml
 from sqlalchemy import delete, func, select
@@ -21,7 +21,7 @@ from api.services import audit
 from api.services.audit import SYSTEM, Actor
 from api.services.clients import WORKSHOP_ID
 from api.services.daydata import workshop_config
-from api.services.errors import Conflict, Invalid, UnsupportedMediaType
+from api.services.errors import Conflict, DayFileInvalid, Invalid, UnsupportedMediaType
 from api.services.plans import store_plan
 from api.services.schedule import (
     add_bookings,
@@ -31,7 +31,7 @@ from api.services.schedule import (
     release_holds,
 )
 from scheduler.domain import Day
-from scheduler.io import DayFileError, load_day, parse_day, read_yaml
+from scheduler.io import DayFileError, FieldReader, PathKey, load_day, parse_day, read_yaml
 from scheduler.solve import solve
 
 FILE_SOURCE = "load"  # BookingRow.source of a booking that came from a day file
@@ -44,6 +44,7 @@ DAY_FILE_TYPES = (
 )
 """Media types a day file may be sent as over HTTP (JSON is read as the YAML it is)."""
 CLI_OPTIONS = ("--replace", "--discard-online-bookings")
+HTTP_OPTIONS = ("replace=true", "discard_online_bookings=true")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,50 +86,114 @@ def _has_aliases(text: str) -> bool:
         return False  # the reader reports the error with its line
 
 
-def parse_sent_day(body: bytes, media_type: str, *, workshop_id: str, date: dt.date) -> Day:
-    """The day file a request sent (YAML or JSON) for ``workshop_id`` on ``date``.
+@dataclass(frozen=True, slots=True)
+class SentFile:
+    """A file sent in a request: the name the sender gave it (a label, never a path that is
+    opened) and its bytes."""
 
-    Refuses (Invalid, naming the line and field where it can) anything the command line would
-    refuse, and more, because the text comes from the network: anchors and aliases, a
-    ``bookings:`` CSV file name (it would be read from the server's disk), and a file for
-    another workshop or date than the address it was sent to. UnsupportedMediaType for a body
-    that is neither YAML nor JSON.
+    name: str
+    data: bytes
+
+
+def _text(data: bytes, source: str) -> str:
+    """Sent bytes as text: UTF-8, with or without the byte-order mark spreadsheets write."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DayFileInvalid([f"{source}: is not UTF-8 text"]) from exc
+
+
+def _sent_csv(
+    data: object, lines: dict[PathKey, int], source: str, csv: SentFile | None, csv_allowed: bool
+) -> str | None:
+    """The text of the bookings CSV a sent day file names (None: it lists its bookings).
+
+    Over PUT the body is the day file alone, so a CSV file name is refused (it would be read
+    from the server's disk); from the day board's form the CSV comes with the day file, and
+    must be the one the day file names.
+    """
+    named = data.get("bookings") if isinstance(data, dict) else None
+    where = FieldReader(source, lines).where(("bookings",))
+    if not isinstance(named, str):
+        # A file without bookings (or not a mapping at all) is for parse_day to report.
+        if csv is not None and isinstance(data, dict) and data.get("bookings") is not None:
+            raise DayFileInvalid(
+                [
+                    f"{where}: the day file lists its bookings, so the bookings CSV "
+                    f"{csv.name!r} sent with it would be ignored; send the day file alone, or "
+                    f"name the CSV under bookings:"
+                ],
+                field="bookings",
+            )
+        return None
+    if not csv_allowed:
+        raise DayFileInvalid(
+            [
+                f"{source}: bookings: list the bookings in the file; a bookings CSV file "
+                "cannot be sent over HTTP with PUT (the day board's upload form takes one)"
+            ],
+            field="bookings",
+        )
+    wanted = PurePath(named).name
+    if csv is None:
+        raise DayFileInvalid(
+            [f"{where}: names the bookings CSV {wanted!r}; choose that file as the bookings CSV"],
+            field="bookings",
+        )
+    if csv.name != wanted:
+        raise DayFileInvalid(
+            [f"{where}: names the bookings CSV {wanted!r}, but the CSV sent is {csv.name!r}"],
+            field="bookings",
+        )
+    return _text(csv.data, csv.name)
+
+
+def parse_sent_day(
+    body: bytes,
+    media_type: str,
+    *,
+    workshop_id: str,
+    date: dt.date | None,
+    source: str = "day file",
+    bookings_csv: SentFile | None = None,
+    csv_allowed: bool = False,
+) -> Day:
+    """The day file a request sent (YAML or JSON) for ``workshop_id`` on ``date`` (None: the
+    day the file names).
+
+    Refuses (DayFileInvalid, each problem naming ``source``, the line and field where it can)
+    anything the command line would refuse, and more, because the text comes from the network:
+    anchors and aliases, a ``bookings:`` CSV file name unless ``csv_allowed`` and the CSV is
+    ``bookings_csv`` (nothing is ever read from the server's disk), and a file for another
+    workshop or date than the address it was sent to. UnsupportedMediaType for a body that is
+    neither YAML nor JSON.
     """
     if media_type not in DAY_FILE_TYPES:
         raise UnsupportedMediaType(
             f"send the day file as application/yaml or application/json, not {media_type!r}"
         )
-    source = "day file"
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Invalid(f"{source}: is not UTF-8 text") from exc
+    text = _text(body, source)
     if _has_aliases(text):
-        raise Invalid(
-            f"{source}: anchors and aliases (&name, *name) are not accepted; write the values out"
+        raise DayFileInvalid(
+            [f"{source}: anchors and aliases (&name, *name) are not accepted; write the values out"]
         )
     try:
         data, lines = read_yaml(text, source=source)
-        if isinstance(data, dict) and isinstance(data.get("bookings"), str):
-            raise Invalid(
-                f"{source}: bookings: list the bookings in the file; a bookings CSV file "
-                "cannot be sent over HTTP",
-                field="bookings",
-            )
-        day = parse_day(data, source=source, lines=lines, base_dir=None)
+        csv_text = _sent_csv(data, lines, source, bookings_csv, csv_allowed)
+        day = parse_day(data, source=source, lines=lines, base_dir=None, bookings_csv=csv_text)
     except DayFileError as exc:
-        shown = "; ".join(str(p) for p in exc.problems[:10])
-        more = f" (and {len(exc.problems) - 10} more)" if len(exc.problems) > 10 else ""
-        raise Invalid(shown + more) from exc
+        raise DayFileInvalid([str(p) for p in exc.problems]) from exc
     if day.workshop.id != workshop_id:
-        raise Invalid(
-            f"{source}: workshop.id is {day.workshop.id!r}, but it was sent to "
-            f"workshop {workshop_id!r}",
+        raise DayFileInvalid(
+            [
+                f"{source}: workshop.id is {day.workshop.id!r}, but it was sent to "
+                f"workshop {workshop_id!r}"
+            ],
             field="workshop",
         )
-    if day.date != date:
-        raise Invalid(
-            f"{source}: day is {day.date.isoformat()}, but it was sent to {date.isoformat()}",
+    if date is not None and day.date != date:
+        raise DayFileInvalid(
+            [f"{source}: day is {day.date.isoformat()}, but it was sent to {date.isoformat()}"],
             field="day",
         )
     return day
@@ -140,14 +205,28 @@ def load_sent_day(
     media_type: str,
     *,
     workshop_id: str,
-    date: dt.date,
+    date: dt.date | None,
     replace: bool,
     discard_online: bool,
     now: dt.datetime,
     actor: Actor,
+    source: str = "day file",
+    bookings_csv: SentFile | None = None,
+    csv_allowed: bool = False,
+    options: tuple[str, str] = HTTP_OPTIONS,
 ) -> LoadResult:
-    """Store a day file sent over HTTP (see ``parse_sent_day`` and ``store_day``)."""
-    day = parse_sent_day(body, media_type, workshop_id=workshop_id, date=date)
+    """Store a day file sent over HTTP, by ``PUT /workshops/{id}/days/{date}`` or the day
+    board's upload form (see ``parse_sent_day`` and ``store_day``; ``options`` names the
+    replace and discard switches as the sender knows them)."""
+    day = parse_sent_day(
+        body,
+        media_type,
+        workshop_id=workshop_id,
+        date=date,
+        source=source,
+        bookings_csv=bookings_csv,
+        csv_allowed=csv_allowed,
+    )
     return store_day(
         db,
         day,
@@ -155,7 +234,7 @@ def load_sent_day(
         discard_online=discard_online,
         now=now,
         actor=actor,
-        options=("replace=true", "discard_online_bookings=true"),
+        options=options,
     )
 
 

@@ -93,6 +93,8 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/board/{workshop_id}/{date}"): frozenset({M}),
     ("POST", "/board/{workshop_id}/{date}/replan"): frozenset({M}),
     ("POST", "/board/{workshop_id}/{date}/events"): frozenset({M}),
+    ("GET", "/board/{workshop_id}/load"): frozenset({M}),
+    ("POST", "/board/{workshop_id}/load"): frozenset({M}),
     ("GET", "/board/{workshop_id}/{date}/sheets"): frozenset({M}),
     ("GET", "/board/{workshop_id}/{date}/plan.csv"): frozenset({M}),
     ("GET", "/board/{workshop_id}/{date}/plan.xlsx"): frozenset({M}),
@@ -287,6 +289,9 @@ def _request(world: World, method: str, path: str, who: str) -> tuple[str, str, 
     if path.startswith("/board/") and method == "POST":
         form = {"method": "dispatch"} if path.endswith("/replan") else {"kind": "walk-in"}
         kwargs["data"] = {**form, "services": "TYRE", "at": "09:00"}
+    if path == "/board/{workshop_id}/load" and method == "POST":
+        kwargs["data"] = {"replace": "on"}  # the table loads it more than once
+        kwargs["files"] = {"day_file": ("later.yaml", LOAD_FILE.encode(), "application/x-yaml")}
     if path == "/whatif" and method == "POST":
         kwargs["data"] = {"scenario": "stub", "replications": "2"}
     if path == "/signin" and method == "POST":
@@ -366,10 +371,9 @@ def test_route_by_role_and_scope(world: World, method: str, path: str, who: str)
         # The same request by a manager of every workshop, for an id that does not exist
         # (loading a day there would create the workshop: the same client, then).
         twin_url, reword = _unknown_twin(url, path)
-        asker = who if method == "PUT" else "admin"
-        twin = world.clients[asker].request(
-            method, twin_url, follow_redirects=False, **_twin_kwargs(world, kwargs)
-        )
+        asker = who if method == "PUT" or path.endswith("/load") else "admin"
+        twin_kwargs = kwargs if asker == who else _twin_kwargs(world, kwargs)
+        twin = world.clients[asker].request(method, twin_url, follow_redirects=False, **twin_kwargs)
         assert twin.status_code == 404, twin.text
         twin_body = _problem(twin)
         assert body == {**twin_body, "detail": reword(twin_body["detail"])}

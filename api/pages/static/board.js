@@ -70,7 +70,44 @@
     });
   }
 
+  function kilobytes(bytes) {
+    return Math.ceil(bytes / 1024) + " KB";
+  }
+
+  // An upload larger than the service accepts is refused before it is sent (the service
+  // would answer 413 without reading it), with the sizes in the form itself.
+  function setUpUploads() {
+    document.querySelectorAll("form[data-max-bytes]").forEach(function (form) {
+      var limit = Number(form.getAttribute("data-max-bytes"));
+      var message = form.querySelector("[data-size-error]");
+      form.addEventListener("submit", function (ev) {
+        var total = 0;
+        var names = [];
+        form.querySelectorAll("input[type=file]").forEach(function (input) {
+          Array.prototype.forEach.call(input.files || [], function (file) {
+            total += file.size;
+            names.push(file.name);
+          });
+        });
+        if (!limit || total + 2048 <= limit) {
+          if (message) message.hidden = true;
+          return;
+        }
+        ev.preventDefault();
+        ev.stopImmediatePropagation();
+        if (message) {
+          message.textContent = "Too large to load: " + names.join(" and ") + " come" +
+            (names.length === 1 ? "s" : "") + " to " + kilobytes(total) +
+            "; the service accepts at most " + kilobytes(limit) + " in one upload " +
+            "(an administrator can raise WORKSHOP_MAX_BODY_BYTES). Nothing was sent.";
+          message.hidden = false;
+        }
+      });
+    });
+  }
+
   function setUpForms() {
+    setUpUploads();
     document.querySelectorAll("form[data-busy]").forEach(function (form) {
       form.addEventListener("submit", function (ev) {
         if (form.getAttribute("data-sent") === "true") { ev.preventDefault(); return; }
