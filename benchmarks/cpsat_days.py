@@ -43,7 +43,8 @@ from scheduler.checker import check_plan
 from scheduler.cpsat import improve
 from scheduler.domain import Day
 from scheduler.io import parse_day
-from scheduler.plan import Assignment, Plan, PlanStatus, Unscheduled, ready_times
+from scheduler.kpis import weighted_wait_of
+from scheduler.plan import Assignment, Plan, PlanStatus, Unscheduled
 from scheduler.solve import best_dispatch_plan, dispatch_plan, solve
 
 KINDS = {"medium": ("medium", False), "large": ("large", False), "rush": ("medium", True)}
@@ -122,15 +123,6 @@ def establish_best_known(
             f"(this run {float(plan.objective):.1f}, bound {float(plan.lower_bound):.1f}, "
             f"{time.perf_counter() - began:.0f}s)"
         )
-
-
-def common_weighted_wait(day: Day, plan: Plan, bookings: set[str]) -> Fraction:
-    """Weight times wait summed over ``bookings``, all of which ``plan`` places."""
-    ready = ready_times(plan.assignments)
-    return sum(
-        (day.weight(day.booking(b)) * day.wait(day.booking(b), ready[b]) for b in bookings),
-        Fraction(0),
-    )
 
 
 def median(values: list[float]) -> float:
@@ -212,7 +204,7 @@ def main() -> None:
             # fcfs leaves more bookings out on a rush day, and a booking left out has no wait:
             # compare the waits of the bookings both plans place.
             both = p.scheduled_bookings() & fcfs.scheduled_bookings()
-            mine, theirs = common_weighted_wait(day, p, both), common_weighted_wait(day, fcfs, both)
+            mine, theirs = weighted_wait_of(day, p, both), weighted_wait_of(day, fcfs, both)
             row[f"{run.method} common ww vs fcfs"] = float(1 - mine / theirs) if theirs else 0.0
             row[f"{run.method} worse than dispatch"] = float(
                 p.objective > dispatch.objective or len(p.unscheduled) > len(dispatch.unscheduled)

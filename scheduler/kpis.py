@@ -8,6 +8,7 @@ are fractions between 0 and 1.
 from __future__ import annotations
 
 from collections import defaultdict
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,17 @@ def _number(value: Any) -> float | int:
 def weighted_wait(day: Day, plan: Plan) -> float | int:
     """Sum over scheduled bookings of weight times wait (the objective without penalties)."""
     return _number(objective_parts(day, plan.assignments, plan.unscheduled).weighted_wait)
+
+
+def weighted_wait_of(day: Day, plan: Plan, bookings: set[str]) -> Fraction:
+    """Weight times wait summed over ``bookings``, each of which ``plan`` places: how two
+    plans compare on the bookings both place (a booking left out has no wait to count)."""
+    ready = ready_times(plan.assignments)
+    total = Fraction(0)
+    for booking_id in bookings:
+        booking = day.booking(booking_id)
+        total += day.weight(booking) * day.wait(booking, ready[booking_id])
+    return total
 
 
 def waiter_waits(day: Day, plan: Plan) -> dict[str, int]:

@@ -13,6 +13,7 @@ from scheduler.checker import check_plan
 from scheduler.dispatch.improve import improve_schedule
 from scheduler.domain import Day
 from scheduler.io import load_day
+from scheduler.kpis import weighted_wait_of
 from scheduler.plan import Plan, PlanStatus, objective_parts
 from scheduler.solve import RULES, best_dispatch_plan, dispatch_plan
 from tests.utils import SCENARIOS
@@ -78,3 +79,19 @@ def test_property_ruin_and_recreate_never_worsens(seed: int, move_seed: int) -> 
 def test_same_seed_same_plan() -> None:
     day = generate_day_object("medium", 3)
     assert best_dispatch_plan(day, seed=5) == best_dispatch_plan(day, seed=5)
+
+
+def test_weighted_wait_of_the_bookings_both_plans_place() -> None:
+    """Over all it places, a plan's weighted wait is its objective's weighted-wait part; over
+    the bookings two plans share, each sum is at most its whole and the parts add up."""
+    day = generate_day_object("medium", 3)
+    fcfs, best = dispatch_plan(day, "fcfs"), best_dispatch_plan(day)
+    assert weighted_wait_of(day, best, best.scheduled_bookings()) == best.parts.weighted_wait
+    both = best.scheduled_bookings() & fcfs.scheduled_bookings()
+    assert best.scheduled_bookings() - both  # fcfs leaves out bookings best places
+    for plan in (fcfs, best):
+        rest = plan.scheduled_bookings() - both
+        assert (
+            weighted_wait_of(day, plan, both) + weighted_wait_of(day, plan, rest)
+            == plan.parts.weighted_wait
+        )
