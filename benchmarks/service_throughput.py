@@ -55,6 +55,12 @@ def _serve(url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _port()
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--db", url, "--port", str(port)],
+        # Rate limits raised: the table measures the service, not the per-client policy.
+        env={
+            **os.environ,
+            "WORKSHOP_SLOT_SEARCHES_PER_MINUTE": "100000",
+            "WORKSHOP_HOLDS_PER_MINUTE": "100000",
+        },
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
@@ -83,6 +89,8 @@ def main() -> None:
 
     from api.db.migrate import upgrade
     from api.db.session import Database
+    from api.services.audit import Actor
+    from api.services.clients import add_client
     from api.services.plans import plan_of_schedule
     from api.services.schedule import load_schedule
     from api.services.workshops import store_day
@@ -103,6 +111,17 @@ def main() -> None:
         tomorrow = dt.datetime.now(zone(day.workshop.timezone)).date() + dt.timedelta(days=1)
         day = dataclasses.replace(day, date=tomorrow)
         store_day(db, day, replace=False, now=dt.datetime.now(dt.UTC))
+        keys = [  # one booking system per client, as in production
+            add_client(
+                db,
+                name=f"booking-system-{i}",
+                role="booking",
+                workshops=[day.workshop.id],
+                now=dt.datetime.now(dt.UTC),
+                actor=Actor("benchmark"),
+            ).key
+            for i in range(args.clients)
+        ]
         logs = Path(tempfile.mkdtemp(prefix="throughput-"))
         bases = []
         for i in range(args.servers):
@@ -130,7 +149,11 @@ def main() -> None:
 
         def client(seed: int) -> None:
             rng = random.Random(seed)
-            with httpx.Client(base_url=bases[seed % len(bases)], timeout=30) as http:
+            with httpx.Client(
+                base_url=bases[seed % len(bases)],
+                headers={"Authorization": f"Bearer {keys[seed]}"},
+                timeout=30,
+            ) as http:
                 while time.monotonic() < deadline:
                     try:
                         services = ",".join(rng.sample(codes, rng.choice([1, 1, 2])))
