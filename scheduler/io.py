@@ -114,6 +114,26 @@ def _line_map(
             _line_map(item, (*path, index), lines, duplicates)
 
 
+MAX_DEPTH = 32
+"""Deepest nesting a day file may use (a real one nests five levels): the constructor and the
+line map recurse, so a deeper tree would exhaust Python's stack instead of being reported."""
+
+
+def _too_deep(root: yaml.Node) -> yaml.Node | None:
+    """The first node nested deeper than ``MAX_DEPTH`` levels, if any (walked without
+    recursion, so any depth libyaml composes is safe to look at)."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((n, depth + 1) for pair in node.value for n in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((n, depth + 1) for n in node.value)
+    return None
+
+
 def _format_path(path: PathKey) -> str:
     text = ""
     for part in path:
@@ -670,11 +690,18 @@ def read_yaml(
     """Parse YAML text as written (YAML 1.2 scalars), with the line of every value by its path.
 
     Raises ``error`` (a DayFileError) naming the line for text that is not YAML, an empty
-    document, or a field given twice in one mapping.
+    document, a field given twice in one mapping, or values nested more than ``MAX_DEPTH``
+    levels deep.
     """
     loader = _DayFileLoader(text)
     try:
         node = loader.get_single_node()
+        deep = None if node is None else _too_deep(node)
+        if deep is not None:
+            where = f"{source}:{deep.start_mark.line + 1}"
+            raise error(
+                [Problem(where, f"nested more than {MAX_DEPTH} levels deep; expected {what}")]
+            )
         data = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

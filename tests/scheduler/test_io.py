@@ -171,6 +171,14 @@ def test_not_yaml_and_empty_file() -> None:
     assert "expected a mapping" in problems_of("- just\n- a list\n")[0]
 
 
+def test_values_nested_too_deep_are_a_located_problem_not_a_recursion_error() -> None:
+    # 995 levels pass libyaml's own limit (1000) but would exhaust Python's stack in the
+    # constructor; 32 levels are far beyond any day file (they nest six at most).
+    deep = "bays: []\nworkshop:\n  x: " + "[" * 995 + "]" * 995
+    assert problems_of(deep) == ["day.yaml:3: nested more than 32 levels deep; expected a day file"]
+    assert "nested" not in " ".join(problems_of("workshop: " + "[" * 30 + "]" * 30))
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DayFileError, match="file not found"):
         load_day(tmp_path / "nope.yaml")
