@@ -91,6 +91,17 @@ def get_day(session: Session, workshop_id: str, date: dt.date) -> DayRow:
     return row
 
 
+def insert_if_new(
+    session: Session, model: type[Any], values: Mapping[str, Any], key: Sequence[str]
+) -> None:
+    """Insert a row unless one with the same ``key`` exists: of two transactions creating the
+    same row at once, the second waits for the first and keeps its row instead of failing on
+    the unique key."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=key))
+
+
 def open_day(session: Session, workshop: WorkshopRow, date: dt.date, now: dt.datetime) -> DayRow:
     """Create the day's row if needed, then lock it as ``lock_day`` does."""
     values = {
@@ -100,13 +111,7 @@ def open_day(session: Session, workshop: WorkshopRow, date: dt.date, now: dt.dat
         "schedule_version": 0,
         "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(DayRow)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["workshop_id", "date"])
-    )
+    insert_if_new(session, DayRow, values, ["workshop_id", "date"])
     day_id = session.scalar(
         select(DayRow.id).where(DayRow.workshop_id == workshop.id, DayRow.date == date)
     )

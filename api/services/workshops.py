@@ -26,6 +26,7 @@ from api.services.plans import store_plan
 from api.services.schedule import (
     add_bookings,
     get_workshop_row,
+    insert_if_new,
     open_day,
     release_assignments,
     release_holds,
@@ -274,24 +275,20 @@ def store_day(
 
     def work(session: Session) -> LoadResult:
         config = workshop_config(day.workshop)
-        ws = session.get(WorkshopRow, day.workshop.id)
-        if ws is None:
-            ws = WorkshopRow(
-                id=day.workshop.id,
-                name=day.workshop.name,
-                timezone=day.workshop.timezone,
-                config=config,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(ws)
-        else:
-            ws.name, ws.timezone, ws.config, ws.updated_at = (
-                day.workshop.name,
-                day.workshop.timezone,
-                config,
-                now,
-            )
+        values = {
+            "name": day.workshop.name,
+            "timezone": day.workshop.timezone,
+            "config": config,
+            "updated_at": now,
+        }
+        # Two first loads of one new workshop at once (two of its days sent together) both
+        # create it: the second finds the first's row and updates it.
+        insert_if_new(
+            session, WorkshopRow, {"id": day.workshop.id, "created_at": now, **values}, ["id"]
+        )
+        ws = session.get_one(WorkshopRow, day.workshop.id)
+        for name, value in values.items():
+            setattr(ws, name, value)
         session.flush()
         row = open_day(session, ws, day.date, now)
         existing = session.scalar(

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scheduler.io import read_yaml
+from api.services.workshops import store_day
+from scheduler.domain import Day
+from scheduler.io import parse_day_text, read_yaml
 from tests.api.conftest import SMALL_DAY
 from tests.api.helpers import WORKSHOP, add_key, assert_valid_plan, bearer, stored_day
 
@@ -98,6 +102,33 @@ def test_a_new_workshop_is_created_within_the_managers_scope(app_client: Any) ->
     assert made.status_code == 200, made.text
     assert made.json()["workshop"] == OTHER
     assert _days(app_client, OTHER) == ["2026-11-26"]
+
+
+def test_two_days_of_a_new_workshop_loaded_at_once_both_load(app_client: Any, clock: Any) -> None:
+    """Both loads create the workshop's row; the second waits for the first's and updates it
+    (on PostgreSQL it failed on the workshop's key, a 500 over HTTP)."""
+    db = app_client.app.state.context.db
+    text = OTHER_DAY.read_text(encoding="utf-8")
+    for attempt in range(5):
+        workshop = f"{OTHER}-{attempt}"
+        days = [
+            parse_day_text(
+                text.replace(f"id: {OTHER}", f"id: {workshop}")
+                .replace('day: "2026-11-26"', f'day: "2026-11-2{6 + n}"')
+                .replace("id: J41", f"id: J{n}1"),
+                source="day",
+            )
+            for n in range(2)
+        ]
+        start = threading.Barrier(len(days))
+
+        def load(day: Day, start: threading.Barrier = start) -> int:
+            start.wait()
+            return store_day(db, day, replace=False, now=clock.now()).bookings
+
+        with ThreadPoolExecutor(len(days)) as pool:
+            assert list(pool.map(load, days)) == [len(d.bookings) for d in days]
+        assert _days(app_client, workshop) == ["2026-11-26", "2026-11-27"]
 
 
 def test_loading_over_a_day_needs_replace_and_keeps_online_bookings_unless_told(
