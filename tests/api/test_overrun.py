@@ -51,8 +51,8 @@ def test_an_overrun_of_finished_work_that_collides_with_work_started_since_is_re
     app_client: Any, clock: Any
 ) -> None:
     """R1002's tyre change ended at 08:48; 90 minutes more would have kept T02 and L2 busy
-    until 10:18, but R1005 started there at 10:00. Before the fix the 409 blamed R1005 alone
-    ("has started but no longer fits today"), not the overrun that cannot be true."""
+    until 10:18, but R1005 started there at 10:00. The 409 names the overrun that cannot be
+    true, not R1005 alone ("has started but no longer fits today")."""
     (tyre,) = _ops(app_client, "R1002")
     assert tyre["end"] == local("08:48") and (tyre["technician"], tyre["bay"]) == ("T02", "L2")
     r1005 = _ops(app_client, "R1005")[0]
@@ -71,8 +71,8 @@ def test_an_overrun_reported_after_the_planned_end_moves_that_booking_s_promise(
     app_client: Any, db_url: str, clock: Any
 ) -> None:
     """At 09:25 the manager reports R1002's tyre change (planned to end 08:48) took 40
-    minutes longer: the car is ready at 09:28. Before the fix it was accepted but R1002 was
-    not among the moved promises (the event changed nothing a customer could be told)."""
+    minutes longer: the car is ready at 09:28. R1002 is among the moved promises: its
+    customer has to be told."""
     clock.set(_at("09:25"))
     r = _overrun(app_client, "R1002", 40)
     assert r.status_code == 201, r.text
@@ -87,7 +87,7 @@ def test_an_overrun_of_a_booking_s_last_operation_lists_its_promise_as_moved(
     app_client: Any, db_url: str, clock: Any
 ) -> None:
     """R1004's tyre change is its last operation; 90 minutes more makes the car ready 90
-    minutes later. Before the fix only the bookings pushed back by it were listed."""
+    minutes later. Its own booking is listed, not only those pushed back by it."""
     last = _ops(app_client, "R1004")[-1]
     start = dt.datetime.fromisoformat(last["start"])
     clock.set(start + dt.timedelta(minutes=10))
@@ -104,8 +104,8 @@ def test_an_overrun_at_the_minute_the_operation_starts_is_invalid(
     app_client: Any, clock: Any
 ) -> None:
     """An operation starting at the event's minute has not started (re-planning may still move
-    it); before the fix the overrun was accepted and moved the whole booking after its own
-    overrun, leaving its technician and bay idle for it."""
+    it), so an overrun then is refused rather than moving the whole booking after its own
+    overrun, which would leave its technician and bay idle for it."""
     first = _ops(app_client, "R1004")[0]
     clock.set(dt.datetime.fromisoformat(first["start"]))
     r = _overrun(app_client, "R1004", 30)
@@ -119,8 +119,8 @@ def test_a_late_event_re_plans_from_the_present_not_from_its_time(
     app_client: Any, db_url: str, clock: Any
 ) -> None:
     """A walk-in posted at 12:00 for 09:00: nothing new can start before 12:00, and work that
-    has started by 12:00 stays as it was. Before the fix the re-plan ran from 09:00, putting
-    the walk-in (and work already under way) into the morning that is over."""
+    has started by 12:00 stays as it was. Re-planning from 09:00 would put the walk-in
+    (and work already under way) into the morning that is over."""
     before = app_client.get(PLANS).json()["assignments"]
     clock.set(_at("12:00"))
     r = app_client.post(

@@ -1,9 +1,8 @@
 """The board after an overrun of a booking's last operation: its promise is shown as moved.
 
 An overrun keeps the operation's planned times in the plan (plan durations are the
-catalogue's); the car is ready when the overrun ends. Before the fix the board compared the
-plans' ready times only, so the booking whose work overran was not highlighted when the
-overrun operation was its last.
+catalogue's); the car is ready when the overrun ends. Comparing the plans' ready times alone would
+leave the booking whose work overran unhighlighted when the overrun operation is its last.
 """
 
 from __future__ import annotations
@@ -64,7 +63,7 @@ def test_the_board_highlights_the_booking_whose_last_operation_overran(client: A
 def test_the_overrun_form_calls_running_only_what_has_started() -> None:
     """At 08:50 B1's oil change has just ended and its wash starts: neither is under way, so
     the form must not offer B1 as "running in W1" (an overrun then is about the oil change,
-    the last operation started before 08:50). Before the fix the wash was labelled running."""
+    the last operation started before 08:50). The wash is not labelled running."""
     day = tiny_day()
     data = plan_to_dict(
         day, Plan.build(day, tiny_valid_assignments(), [], status=PlanStatus.HEURISTIC)
