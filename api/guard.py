@@ -19,7 +19,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import sessions
-from api.problems import MEDIA_TYPE
+from api.problems import MEDIA_TYPE, BodyTooLarge
 
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -27,10 +27,6 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-
-class _BodyTooLarge(Exception):
-    """Raised to the app by a body read that passed the limit."""
 
 
 class Guard:
@@ -67,7 +63,7 @@ class Guard:
                     # However the app reports the failed read (FastAPI makes it a 400, an
                     # unhandled error a 500), ``secured`` answers 413 in its place.
                     overflowed = True
-                    raise _BodyTooLarge(self._too_large())
+                    raise BodyTooLarge(self._too_large())
             return message
 
         async def secured(message: Message) -> None:

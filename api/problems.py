@@ -25,6 +25,30 @@ from api.schemas import Problem
 from api.services.errors import ServiceError, SlotTaken
 
 log = logging.getLogger("workshop.api")
+
+
+class BodyTooLarge(Exception):
+    """A request body read past the service's size limit (raised by ``api.guard``)."""
+
+
+def _body_too_large(error: BaseException | None) -> BodyTooLarge | None:
+    """The body-limit error behind ``error``, which Starlette may have wrapped in exception
+    groups and chained under others; None when ``error`` is something else."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, BodyTooLarge):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend((current.__cause__, current.__context__))
+    return None
+
+
 MEDIA_TYPE = "application/problem+json"
 PROBLEM_REF = "#/components/schemas/Problem"
 _TITLES = {
@@ -163,7 +187,10 @@ def install(app: FastAPI, *, extend: Callable[[dict[str, Any]], None] | None = N
     async def _unexpected(request: Request, call_next: Any) -> Any:
         try:
             return await call_next(request)
-        except Exception:  # the last line of defence: log it, answer without a traceback
+        except Exception as error:  # the last line of defence: log it, answer without a traceback
+            too_large = _body_too_large(error)
+            if too_large is not None:  # a client's doing, not ours: nothing to log
+                return problem(413, "content-too-large", "Content too large", str(too_large))
             log.exception("unexpected error in %s %s", request.method, request.url.path)
             return problem(
                 500,

@@ -12,6 +12,7 @@ larger than the service's body limit is refused with a page that says how large 
 from __future__ import annotations
 
 import html
+import logging
 import re
 import shutil
 from collections.abc import Iterator
@@ -286,6 +287,32 @@ def test_a_file_over_the_body_limit_gets_a_clear_page(shop: Shop) -> None:
     assert HARWOOD not in shop.workshops()
     form = browser.get(LOAD, headers=HTML).text  # the limit the form checks before sending
     assert 'data-max-bytes="65536"' in form and "up to 64 KB" in form
+
+
+def test_an_upload_over_the_limit_without_a_declared_size_is_refused_quietly(
+    shop: Shop, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Sent in chunks, the size shows only as it is read: still a 413, and nothing logged as
+    a failure of the service (any client could otherwise fill the logs)."""
+    browser = shop.browser("harwood")
+
+    def chunks() -> Iterator[bytes]:
+        yield b'--edge\r\nContent-Disposition: form-data; name="day_file"; filename="d.yaml"'
+        yield b"\r\n\r\n"
+        for _ in range(100):
+            yield b"#" * 1000 + b"\n"
+        yield b"\r\n--edge--\r\n"
+
+    with caplog.at_level(logging.ERROR):
+        answer = browser.post(
+            LOAD,
+            content=chunks(),
+            csrf=False,
+            headers={**HTML, "Content-Type": "multipart/form-data; boundary=edge"},
+        )
+    assert answer.status_code == 413
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert HARWOOD not in shop.workshops()
 
 
 def test_a_day_file_with_its_bookings_csv(shop: Shop) -> None:
