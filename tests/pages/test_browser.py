@@ -18,35 +18,21 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from tests.api.servers import free_port
+from tests.pages.browsing import NEEDS_CHROMIUM, chromium, local_tab
 from tests.pages.conftest import BOARD, CITY_DEALER, DATE, ROOT, WORKSHOP
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PLAN = f"/workshops/{WORKSHOP}/plans/{DATE.isoformat()}"
 # 10:30 local (Asia/Shanghai): the morning's work is under way.
 HALF_PAST_TEN = dt.datetime(2026, 11, 26, 2, 30, tzinfo=dt.UTC)
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="browser tests need Debian's Chromium at /usr/bin/chromium "
-    "(apt-get install -y chromium)",
-)
-sync_api = pytest.importorskip(
+pytestmark = NEEDS_CHROMIUM
+pytest.importorskip(
     "playwright.sync_api", reason="browser tests need the playwright package (test extra)"
 )
 
@@ -87,38 +73,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium driven by Playwright."""
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser: Any, server: str) -> Iterator[Any]:
     """A fresh tab at 1280x800 that may load from the test server only."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
-    outside: list[str] = []
-    errors: list[str] = []
-
-    def only_local(route: Any) -> None:
-        url = route.request.url
-        if urlsplit(url).scheme in ("data", "blob") or url.startswith(server):
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
-
-    context.route("**/*", only_local)
-    tab = context.new_page()
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with local_tab(browser, server) as tab:
         yield tab
-    finally:
-        context.close()
-    assert outside == [], f"the page tried to load from elsewhere: {outside}"
-    assert errors == [], f"script errors: {errors}"
 
 
 def _plan(server: str) -> dict[str, Any]:

@@ -25,20 +25,17 @@ import pytest
 
 from tests.api.helpers import add_key, bearer
 from tests.api.servers import serving
+from tests.pages.browsing import NEEDS_CHROMIUM, chromium, local_tab
 from tests.pages.conftest import DATE, ROOT, TEN_LOCAL, WORKSHOP
-from tests.pages.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.pages.test_browser import ARTIFACTS
 
 SMALL_SHOP = ROOT / "scenarios" / "small-shop.yaml"
 HARWOOD = "harwood-garage"
 LOAD = f"/board/{HARWOOD}/load"
 HARWOOD_BOARD = f"/board/{HARWOOD}/{DATE.isoformat()}"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="browser tests need Debian's Chromium at /usr/bin/chromium "
-    "(apt-get install -y chromium)",
-)
-sync_api = pytest.importorskip(
+pytestmark = NEEDS_CHROMIUM
+pytest.importorskip(
     "playwright.sync_api", reason="browser tests need the playwright package (test extra)"
 )
 
@@ -64,30 +61,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory, small_day_db: Path) -> Iterat
 @pytest.fixture
 def page(shop: dict[str, str]) -> Iterator[Any]:
     """A fresh browser (no cookies) at 1280x800 that may load from the test server only."""
-    outside: list[str] = []
-    errors: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
-
-        def only_local(route: Any) -> None:
-            url = route.request.url
-            if urlsplit(url).scheme in ("data", "blob") or url.startswith(shop["url"]):
-                route.continue_()
-            else:
-                outside.append(url)
-                route.abort()
-
-        context.route("**/*", only_local)
-        tab = context.new_page()
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
-    assert outside == [], f"the page tried to load from elsewhere: {outside}"
-    assert errors == [], f"script errors: {errors}"
+    with chromium() as browser, local_tab(browser, shop["url"]) as tab:
+        yield tab
 
 
 def _api(shop: dict[str, str], path: str) -> httpx.Response:
