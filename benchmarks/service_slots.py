@@ -58,7 +58,7 @@ def bench(path: Path, queries: int, db_url: str | None, seed: int, cold: bool) -
     loaded = store_day(app.state.context.db, day, replace=True, now=clock.now())
     key = add_client(
         app.state.context.db,
-        name="booking-system",
+        name=f"booking-system-{day.workshop.id}",
         role="booking",
         workshops=[day.workshop.id],
         now=clock.now(),
