@@ -395,11 +395,7 @@ async def authorize(request: Request) -> None:
 
 
 def _limiter(ctx: Context) -> RateLimiter:
-    found = ctx.caches.get("rate-limits")
-    if found is None:
-        found = ctx.caches.setdefault("rate-limits", RateLimiter())
-    assert isinstance(found, RateLimiter)
-    return found
+    return ctx.cache("rate-limits", RateLimiter, RateLimiter)
 
 
 def current_principal(request: Request) -> Principal:

@@ -194,11 +194,7 @@ def clear_caches(ctx: Context) -> None:
 
 
 def _caches(ctx: Context) -> _SlotCaches:
-    found = ctx.caches.get("slots")
-    if found is None:
-        found = ctx.caches.setdefault("slots", _SlotCaches())
-    assert isinstance(found, _SlotCaches)
-    return found
+    return ctx.cache("slots", _SlotCaches, _SlotCaches)
 
 
 def _committed(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from api.clock import Clock
 from api.db.session import Database
 from api.services.solver import SolverPool
 from api.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -22,6 +25,15 @@ class Context:
     token_key: bytes
     solver: SolverPool  # the app's worker processes for solves (fresh for each lifespan)
     caches: dict[str, Any] = field(default_factory=dict)  # per-app caches, by purpose
+
+    def cache(self, name: str, kind: type[T], make: Callable[[], T]) -> T:
+        """The app's cache called ``name``, made by ``make`` on first use (one cache even when
+        requests race for it)."""
+        found = self.caches.get(name)
+        if found is None:
+            found = self.caches.setdefault(name, make())
+        assert isinstance(found, kind)
+        return found
 
 
 def now_utc(ctx: Context) -> dt.datetime:
