@@ -359,6 +359,8 @@ def search(
     listener: SolutionListener | None = None,
     stop: threading.Event | None = None,
     parameters: Mapping[str, object] | None = None,
+    halt: threading.Event | None = None,
+    bound_listener: Callable[[int], None] | None = None,
 ) -> SearchResult:
     """Solve the model within ``time_limit`` seconds and return the best solution found.
 
@@ -372,6 +374,10 @@ def search(
         Set it from another thread to end the search early; the best solution so far stands.
     parameters
         Extra CP-SAT parameters by name (benchmarks use it to compare settings).
+    halt
+        A second event that ends the search like ``stop`` (the caller's own reasons).
+    bound_listener
+        Called with each improvement of CP-SAT's proven bound (as ``SearchResult.bound``).
     """
     began = time.perf_counter()
     if hint is not None:
@@ -386,10 +392,13 @@ def search(
     for name, value in (parameters or {}).items():
         setattr(p, name, value)
     recorder = _Recorder(pm, listener)
+    if bound_listener is not None:
+        solver.best_bound_callback = lambda bound: bound_listener(pm.main_bound(bound))
     done = threading.Event()
     watcher = None
-    if stop is not None:
-        watcher = threading.Thread(target=_watch, args=(stop, done, solver), daemon=True)
+    events = [e for e in (stop, halt) if e is not None]
+    if events:
+        watcher = threading.Thread(target=_watch, args=(events, done, solver), daemon=True)
         watcher.start()
     try:
         status = solver.solve(pm.model, recorder)
@@ -412,8 +421,10 @@ def search(
     )
 
 
-def _watch(stop: threading.Event, done: threading.Event, solver: cp_model.CpSolver) -> None:
-    while not done.is_set():
-        if stop.wait(0.05):
+def _watch(
+    events: Sequence[threading.Event], done: threading.Event, solver: cp_model.CpSolver
+) -> None:
+    while not done.wait(0.05):
+        if any(e.is_set() for e in events):
             solver.stop_search()
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from fractions import Fraction
+from typing import Any
 
 import pytest
 
@@ -224,3 +225,31 @@ def test_every_strengthening_on_gives_valid_plans() -> None:
     every = Strengthening(True, True, True, True)
     plan = improve(day, start, time_limit=2, strengthening=every)
     assert_improves(day, start, plan)
+
+
+@pytest.mark.parametrize(
+    ("size", "seed", "rush", "switches"), [("tiny", 0, False, False), ("medium", 1, True, True)]
+)
+def test_a_stalled_whole_model_hands_over_to_neighbourhoods(
+    monkeypatch: pytest.MonkeyPatch, size: str, seed: int, rush: bool, switches: bool
+) -> None:
+    """A rush day's proof is far out of reach at 40% of the time: the rest goes to the
+    neighbourhood search, from the whole model's best plan. A tiny day is proven optimal
+    first and never switches."""
+    import scheduler.cpsat.lns as lns
+
+    calls: list[int] = []
+    original = lns.neighbourhood_search
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lns, "neighbourhood_search", counted)
+    day = generate_day_object(size, seed, rush=rush)
+    start = best_dispatch_plan(day)
+    plan = improve(day, start, time_limit=4)
+    assert_improves(day, start, plan)
+    assert bool(calls) == switches
+    if not switches:
+        assert plan.status == PlanStatus.OPTIMAL
