@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from api.db.session import Database
@@ -17,6 +18,30 @@ from scheduler.planfile import plan_from_dict
 
 DATE = dt.date(2026, 11, 26)
 WORKSHOP = "city-motors"
+
+
+class LiveDay:
+    """The small day moved to a week from today, for tests against server processes.
+
+    Those run on the machine's clock, so the day file's fixed date would fall into the past
+    (and every slot with it) as the calendar moves on; in-process tests use a fixed clock.
+    """
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.now = dt.datetime.now(dt.UTC)
+        self.date = self.now.date() + dt.timedelta(days=7)
+        self.dates = [self.date + dt.timedelta(days=k) for k in range(3)]
+        # The window the tests ask for slots in: the moved day and the two after it.
+        self.window = {"from": local("07:30", self.date), "to": local("19:00", self.dates[-1])}
+
+    def write(self, folder: Path) -> Path:
+        """The day file with its date moved, written into ``folder``."""
+        path = folder / f"live-{self.source.name}"
+        text = self.source.read_text()
+        assert f"day: {DATE.isoformat()}" in text
+        path.write_text(text.replace(f"day: {DATE.isoformat()}", f"day: {self.date}"))
+        return path
 
 
 def local(hhmm: str, date: dt.date = DATE) -> str:

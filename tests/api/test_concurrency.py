@@ -7,7 +7,6 @@ test starts its own server processes, so they are slow tests (``pytest -m slow``
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 import threading
 from collections.abc import Iterator
@@ -21,11 +20,12 @@ import pytest
 from api.db.migrate import upgrade
 from api.db.session import Database
 from api.services.workshops import load_day_file
-from tests.api.conftest import MORNING, SMALL_DAY
-from tests.api.helpers import WORKSHOP, assert_valid_plan, overlaps, stored_day
+from tests.api.conftest import SMALL_DAY
+from tests.api.helpers import WORKSHOP, LiveDay, assert_valid_plan, overlaps, stored_day
 from tests.api.servers import Server
 
-DAYS = {"from": "2026-11-26T07:30:00+08:00", "to": "2026-11-28T19:00:00+08:00"}
+LIVE = LiveDay(SMALL_DAY)
+DAYS = LIVE.window
 pytestmark = pytest.mark.slow
 
 
@@ -34,7 +34,7 @@ def servers(db_url: str, tmp_path: Path) -> Iterator[list[Server]]:
     """The small day loaded, and one (SQLite) or two (PostgreSQL) server processes on it."""
     db = Database(db_url)
     upgrade(db)
-    load_day_file(db, SMALL_DAY, replace=False, now=MORNING)
+    load_day_file(db, LIVE.write(tmp_path), replace=False, now=LIVE.now)
     db.dispose()
     count = 1 if db_url.startswith("sqlite") else 2
     started = [Server(db_url, tmp_path).start() for _ in range(count)]
@@ -144,12 +144,12 @@ def test_random_holds_confirms_and_cancels_for_a_whole_day(
     assert confirmed
     assert overlaps(db_url) == 0
     in_plans: set[str] = set()
-    for date in ("2026-11-26", "2026-11-27", "2026-11-28"):
+    for date in LIVE.dates:
         r = httpx.get(f"{servers[0].url}/workshops/{WORKSHOP}/plans/{date}")
         if r.status_code == 404:
             continue
         assert r.status_code == 200, r.text
-        day = stored_day(db_url, MORNING, dt.date.fromisoformat(date))
+        day = stored_day(db_url, LIVE.now, date)
         assert_valid_plan(day, r.json())
         in_plans |= {a["booking"] for a in r.json()["assignments"]}
     assert confirmed - cancelled <= in_plans

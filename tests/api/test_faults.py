@@ -24,11 +24,12 @@ import pytest
 from api.db.migrate import upgrade
 from api.db.session import Database
 from api.services.workshops import load_day_file
-from tests.api.conftest import MORNING, SMALL_DAY
-from tests.api.helpers import WORKSHOP, overlaps
+from tests.api.conftest import SMALL_DAY
+from tests.api.helpers import WORKSHOP, LiveDay, overlaps
 from tests.api.servers import Server
 
-DAYS = {"from": "2026-11-26T07:30:00+08:00", "to": "2026-11-28T19:00:00+08:00"}
+LIVE = LiveDay(SMALL_DAY)
+DAYS = LIVE.window
 
 
 @pytest.mark.slow
@@ -37,7 +38,7 @@ def test_sigkill_during_a_hundred_holds_loses_and_duplicates_nothing(
 ) -> None:
     db = Database(db_url)
     upgrade(db)
-    load_day_file(db, SMALL_DAY, replace=False, now=MORNING)
+    load_day_file(db, LIVE.write(tmp_path), replace=False, now=LIVE.now)
     db.dispose()
     server = Server(db_url, tmp_path).start()
     tokens = []
@@ -205,13 +206,13 @@ def _check_invariants(url: str, base: str, load: Load) -> None:
     assert all(c < 500 or c == 503 for c in load.codes), load.codes
 
 
-def _postgres_loaded(url: str) -> None:
+def _postgres_loaded(url: str, folder: Path) -> None:
     from tests.api.conftest import _empty_postgres
 
     _empty_postgres(url)
     db = Database(url)
     upgrade(db)
-    load_day_file(db, SMALL_DAY, replace=False, now=MORNING)
+    load_day_file(db, LIVE.write(folder), replace=False, now=LIVE.now)
     db.dispose()
 
 
@@ -223,7 +224,7 @@ def test_database_connections_dropped_under_load(postgres_url: str, tmp_path: Pa
     acknowledged is lost or double-booked."""
     from sqlalchemy import create_engine, text
 
-    _postgres_loaded(postgres_url)
+    _postgres_loaded(postgres_url, tmp_path)
     server = Server(postgres_url, tmp_path).start()
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     name = postgres_url.rsplit("/", 1)[1]
@@ -296,7 +297,7 @@ def test_postgresql_restarted_under_load(postgres_url: str, tmp_path: Path) -> N
 
     port = make_url(postgres_url).port or 5432
     _cluster(port)  # skip early where the server is not a local cluster
-    _postgres_loaded(postgres_url)
+    _postgres_loaded(postgres_url, tmp_path)
     server = Server(postgres_url, tmp_path).start()
     try:
         with _postgres_left_running(port) as restart, customers_booking(server.url, 14) as load:
