@@ -247,13 +247,14 @@ def improve(
         hint = canonical(problem, start_solution) if strengthening.symmetry_breaking else None
         # With one worker the search must repeat itself, so it never switches on the clock.
         switch = neighbourhood is None and workers > 1 and start_valid and not makespan
-        stalled = threading.Event()
-        timer = threading.Timer(
-            FULL_SHARE * (clock.left() - _reserve(problem, time_limit)),
-            lambda: stalled.set() if report.gap() > STALLED_GAP else None,
-        )
-        timer.daemon = True
-        if switch:
+        stalled = threading.Event() if switch else None
+        timer = None
+        if stalled is not None:
+            timer = threading.Timer(
+                FULL_SHARE * (clock.left() - _reserve(problem, time_limit)),
+                lambda: stalled.set() if report.gap() > STALLED_GAP else None,
+            )
+            timer.daemon = True
             timer.start()
         try:
             result = search(
@@ -270,18 +271,16 @@ def improve(
                 bound_listener=report.bound,
             )
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
         best, best_eval, bound = result.best, result.evaluation, result.bound
         optimum = (
             result.final.value if result.status == "OPTIMAL" and result.final is not None else None
         )
-        if stalled.is_set() and optimum is None and not (stop is not None and stop.is_set()):
-            if (
-                best is None
-                or best_eval is None
-                or (start_eval is not None and not improves(best_eval, start_eval))
-            ):
-                assert start_eval is not None
+        user_stopped = stop is not None and stop.is_set()
+        if stalled is not None and stalled.is_set() and optimum is None and not user_stopped:
+            assert start_eval is not None  # a switch needs a valid start
+            if best is None or best_eval is None or not improves(best_eval, start_eval):
                 best, best_eval = start_solution, start_eval
             best, best_eval = neighbourhoods(best, best_eval)
     return _finish(
