@@ -2,7 +2,8 @@
 
 ``add_constraints`` calls them in a fixed order. The first six families are the rules
 themselves (a technician and a bay per operation, each holding one operation at a time and only
-when at work or open, arrival, catalogue order, parts on the shelf). The rest are optional
+when at work or open, arrival, catalogue order, parts on the shelf); the seventh keeps the order
+a problem's chains ask for (re-timing a plan, see ``lns.retime``). The rest are optional
 strengthenings (see ``Strengthening``): redundant constraints that cut no valid plan but help
 CP-SAT bound and prune (a knapsack row per part, a cumulative per skill and per bay kind), and
 symmetry breaking, which keeps one plan of each set that only swaps identical resources.
@@ -65,6 +66,7 @@ def add_constraints(
     _release_at_arrival(model, problem, v)
     _booking_precedence(model, problem, v)
     _parts_stock(model, problem, v)
+    _chains_in_order(model, problem, v)
     if options.parts_knapsack:
         _parts_total(model, problem, v)
     if options.redundant_cumulatives:
@@ -165,6 +167,13 @@ def _parts_stock(model: cp_model.CpModel, problem: Problem, v: Variables) -> Non
             actives.append(present)
         supply = sum(change for _, change in stock.events if change > 0)
         model.add_reservoir_constraint_with_active(times, changes, actives, stock.floor, supply)
+
+
+def _chains_in_order(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:
+    """Each task of a chain starts once the one before it in the chain has ended."""
+    for chain in problem.chains:
+        for before, after in itertools.pairwise(chain):
+            model.add(v.start(problem, after) >= v.end(problem, before))
 
 
 def _parts_total(model: cp_model.CpModel, problem: Problem, v: Variables) -> None:

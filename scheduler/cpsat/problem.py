@@ -197,6 +197,7 @@ class Problem:
     kind_members: Mapping[str, tuple[int, ...]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    chains: tuple[tuple[int, ...], ...] = ()  # tasks that must run in this order (re-timing)
 
     def assignment(self, task_index: int, start: int, mode: int, bay: int) -> Assignment:
         """The assignment a task gets with this start, mode index and bay index."""
