@@ -14,10 +14,12 @@ plan stops the benchmark), and prints per-day rows and a summary of medians:
 The *best plan known* for a day is the lowest objective ever seen for it: this run's plans and
 a cache of earlier runs (keyed by a hash of the generated day, so a changed generator starts
 afresh). ``--best-known-seconds 600`` first runs CP-SAT that long on each day, warm-started from
-the best cached plan, to establish it.
+the best cached plan, to establish it. The cache is ``benchmarks/data/best_known_days.json``,
+kept in the repository so that "to best known" means the same from a plain clone; a run that
+beats an entry rewrites it (commit it with the figures it produced).
 
     python benchmarks/cpsat_days.py [--kinds medium,large,rush] [--seeds 10] [--limits 10,30]
-        [--best-known-seconds 0] [--cache /tmp/cpsat-best-known.json]
+        [--best-known-seconds 0] [--cache benchmarks/data/best_known_days.json]
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from scheduler.kpis import weighted_wait_of
 from scheduler.plan import Assignment, Plan, PlanStatus, Unscheduled
 from scheduler.solve import best_dispatch_plan, dispatch_plan, solve
 
+DATA = Path(__file__).resolve().parent / "data"
 KINDS = {"medium": ("medium", False), "large": ("large", False), "rush": ("medium", True)}
 
 
@@ -137,7 +140,7 @@ def main() -> None:
     parser.add_argument("--limits", default="10,30")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--best-known-seconds", type=float, default=0)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/cpsat-best-known.json"))
+    parser.add_argument("--cache", type=Path, default=DATA / "best_known_days.json")
     args = parser.parse_args()
     console = Console(width=200)
     limits = [float(x) for x in args.limits.split(",") if x]
