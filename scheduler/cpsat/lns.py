@@ -231,14 +231,10 @@ def retime(
     )
     if result.best is None:
         return solution, evaluation
-    # Kept tasks have their chosen mode as their only one: give back its index in the problem.
-    choices = tuple(
-        Choice(found.start, old.mode, found.bay) if found is not None and old is not None else found
-        for found, old in zip(result.best.choices, solution.choices, strict=True)
-    )
-    retimed = Solution(result.best.present, choices)
+    # Through assignments, as a neighbourhood's result is merged: kept tasks have one mode.
+    retimed, exact = solution_from_assignments(problem, assignments(kept, result.best))
     retimed_eval = evaluate(problem, retimed, makespan=objective == "makespan")
-    if improves(retimed_eval, evaluation):
+    if exact and improves(retimed_eval, evaluation):
         return retimed, retimed_eval
     return solution, evaluation
 
