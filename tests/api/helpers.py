@@ -10,6 +10,7 @@ from typing import Any
 
 from api.db.session import Database
 from api.services.audit import Actor
+from api.services.clients import KEY
 from api.services.schedule import find_day, load_schedule
 from api.services.tokens import open_token
 from scheduler.checker import check_plan
@@ -42,6 +43,13 @@ class LiveDay:
         assert f"day: {DATE.isoformat()}" in text
         path.write_text(text.replace(f"day: {DATE.isoformat()}", f"day: {self.date}"))
         return path
+
+
+def key_secret(key: str) -> str:
+    """The secret part of a client key (it may itself contain underscores)."""
+    match = KEY.fullmatch(key)
+    assert match is not None, key
+    return match.group(2)
 
 
 def local(hhmm: str, date: dt.date = DATE) -> str:

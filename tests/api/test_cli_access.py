@@ -26,7 +26,7 @@ from api.cli import main
 from api.db.models import ApiClientRow
 from api.db.session import Database
 from tests.api.conftest import SMALL_DAY
-from tests.api.helpers import WORKSHOP, bearer
+from tests.api.helpers import WORKSHOP, bearer, key_secret
 from tests.api.servers import Server
 
 LOOPBACK = ("127.0.0.1", 50000)
@@ -126,7 +126,7 @@ def test_add_prints_the_key_once_and_stores_only_its_hash(
     assert "role booking" in out and WORKSHOP in out and "shown only now" in out
     (row,) = _rows(loaded)
     assert row.secret_hash == hashlib.sha256(key.encode()).hexdigest()
-    secret = key.rsplit("_", 1)[1]
+    secret = key_secret(key)
     stored = " ".join(str(getattr(row, c.key)) for c in ApiClientRow.__table__.columns)
     assert secret not in stored
     if loaded.startswith("sqlite"):  # nowhere in the file either (not in a stray column)
