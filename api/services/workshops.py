@@ -8,14 +8,16 @@ schedule is what slot search inserts new bookings into.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import Any
 
 import yaml
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from api.db.models import HELD, BookingRow, DayEventRow, DayRow, HoldRow, WorkshopRow
+from api.db.models import BOOKED, HELD, BookingRow, DayEventRow, DayRow, HoldRow, WorkshopRow
 from api.db.session import Database
 from api.services import audit
 from api.services.audit import SYSTEM, Actor
@@ -25,8 +27,10 @@ from api.services.errors import Conflict, DayFileInvalid, Invalid, UnsupportedMe
 from api.services.plans import store_plan
 from api.services.schedule import (
     add_bookings,
+    booking_of,
     get_workshop_row,
     insert_if_new,
+    latest_plan,
     open_day,
     release_assignments,
     release_holds,
@@ -262,7 +266,9 @@ def store_day(
     """Store a workshop and its day of bookings, planned with the dispatch heuristics, and
     write a ``workshop.load`` audit entry for ``actor``.
 
-    A day that already has bookings is replaced only with ``replace``, and only if everything
+    Loading the very day already stored (same workshop and bookings, nothing happened to it
+    since) stores nothing and answers as the first load did, so a retry is harmless. Otherwise
+    a day that already has bookings is replaced only with ``replace``, and only if everything
     on it came from a day file: bookings made online or as walk-ins, and the changes day events
     made, exist nowhere else, so they are deleted only with ``discard_online`` as well
     (otherwise Conflict says what would be lost). Holds on the day are released. The plan is
@@ -295,6 +301,9 @@ def store_day(
             select(func.count()).select_from(BookingRow).where(BookingRow.day_id == row.id)
         )
         if existing and not replace:
+            same = _already_loaded(session, row, day, config)
+            if same is not None:
+                return same
             raise Conflict(
                 f"workshop {ws.id!r} already has {existing} booking(s) on "
                 f"{day.date.isoformat()}; use {options[0]} to load the day file over them"
@@ -346,6 +355,38 @@ def store_day(
         )
 
     return db.write(work)
+
+
+def _already_loaded(
+    session: Session, row: DayRow, day: Day, config: dict[str, Any]
+) -> LoadResult | None:
+    """What the first load stored, when the day holds exactly ``day``'s workshop and bookings
+    as a day file loaded them and nothing has happened to it since: a retried load (a lost
+    answer, a script run twice) then gets the first answer instead of a conflict."""
+    if row.config != json.loads(json.dumps(config)):
+        return None
+    if session.scalar(select(DayEventRow.id).where(DayEventRow.day_id == row.id).limit(1)):
+        return None
+    rows = session.scalars(
+        select(BookingRow)
+        .where(BookingRow.day_id == row.id)
+        .order_by(BookingRow.position, BookingRow.pk)
+    ).all()
+    if any(r.source != FILE_SOURCE or r.status != BOOKED for r in rows):
+        return None
+    if [booking_of(r) for r in rows] != list(day.bookings):
+        return None
+    plan = latest_plan(session, row.id)
+    if plan is None:
+        return None
+    return LoadResult(
+        workshop=row.workshop_id,
+        date=row.date,
+        bookings=len(rows),
+        scheduled=len({a["booking"] for a in plan.data["assignments"]}),
+        unscheduled=len(plan.data["unscheduled"]),
+        plan_version=plan.version,
+    )
 
 
 def _refuse_to_lose(session: Session, row: DayRow, option: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -12,9 +13,10 @@ from api.db.session import Database
 from api.services.daydata import day_from_dict, day_to_dict
 from api.services.errors import Conflict
 from api.services.plans import current_plan
-from api.services.schedule import find_day, load_schedule
-from api.services.workshops import load_day_file
+from api.services.schedule import find_day, latest_plan, load_schedule
+from api.services.workshops import load_day_file, store_day
 from scheduler.checker import check_plan
+from scheduler.domain import Day
 from scheduler.io import load_day
 from scheduler.planfile import plan_from_dict
 from tests.api.conftest import MORNING, SMALL_DAY
@@ -41,13 +43,28 @@ def test_load_stores_the_day_exactly_and_plans_it(db_url: str) -> None:
     db.dispose()
 
 
-def test_load_twice_needs_replace(db_url: str) -> None:
+def _changed_day() -> Day:
+    """The small day with one drop-off arriving five minutes later."""
+    day = load_day(SMALL_DAY)
+    moved = dataclasses.replace(day.bookings[1], arrival=day.bookings[1].arrival + 5)
+    return dataclasses.replace(day, bookings=(day.bookings[0], moved, *day.bookings[2:]))
+
+
+def test_loading_the_same_file_again_answers_as_before_and_a_changed_one_needs_replace(
+    db_url: str,
+) -> None:
     db = Database(db_url)
     upgrade(db)
-    load_day_file(db, SMALL_DAY, replace=False, now=MORNING)
+    first = load_day_file(db, SMALL_DAY, replace=False, now=MORNING)
+    # A retry (the first answer was lost, a script ran twice) changes nothing.
+    assert load_day_file(db, SMALL_DAY, replace=False, now=MORNING) == first
+    with db.read() as session:
+        row = find_day(session, "city-motors", first.date)
+        assert row is not None
+        assert latest_plan(session, row.id).version == 1  # type: ignore[union-attr]
     with pytest.raises(Conflict, match="--replace"):
-        load_day_file(db, SMALL_DAY, replace=False, now=MORNING)
-    assert load_day_file(db, SMALL_DAY, replace=True, now=MORNING).plan_version == 2
+        store_day(db, _changed_day(), replace=False, now=MORNING)
+    assert store_day(db, _changed_day(), replace=True, now=MORNING).plan_version == 2
     db.dispose()
 
 
@@ -56,7 +73,14 @@ def test_cli_load_and_upgrade(tmp_path, capsys) -> None:  # type: ignore[no-unty
     assert main(["db", "upgrade", "--db", url]) == 0
     assert main(["load", str(SMALL_DAY), "--db", url]) == 0
     assert "6 bookings" in capsys.readouterr().out
-    assert main(["load", str(SMALL_DAY), "--db", url]) == 1
+    assert main(["load", str(SMALL_DAY), "--db", url]) == 0
+    assert "6 bookings" in capsys.readouterr().out
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(
+        SMALL_DAY.read_text(encoding="utf-8").replace('arrival: "08:15"', 'arrival: "08:20"'),
+        encoding="utf-8",
+    )
+    assert main(["load", str(changed), "--db", url]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "--replace" in err[0]
     assert main(["load", str(tmp_path / "missing.yaml"), "--db", url]) == 2
@@ -90,6 +114,9 @@ def test_replace_refuses_to_drop_online_bookings_and_events(db_url: str) -> None
     _day_with_online_booking_and_event(db_url)
     db = Database(db_url)
     try:
+        # The same file again is no retry once the day has moved on.
+        with pytest.raises(Conflict, match="--replace"):
+            load_day_file(db, SMALL_DAY, replace=False, now=MORNING)
         with pytest.raises(Conflict) as refused:
             load_day_file(db, SMALL_DAY, replace=True, now=MORNING)
         detail = refused.value.detail

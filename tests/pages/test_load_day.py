@@ -193,7 +193,11 @@ def test_a_malformed_file_shows_its_located_problems_and_changes_nothing(shop: S
 def test_loading_over_a_day_needs_the_forms_choices(shop: Shop) -> None:
     browser = shop.browser("boss")
     assert _upload(browser, LOAD, _small_shop()).status_code == 303
-    again = _upload(browser, LOAD, _small_shop())
+    # The same file twice (a double click): the first answer, nothing stored twice.
+    twice = _upload(browser, LOAD, _small_shop())
+    assert twice.status_code == 303 and twice.headers["location"].endswith("?loaded=1")
+    changed = SMALL_SHOP.read_text(encoding="utf-8").replace('"08:05"', '"08:10"', 1)
+    again = _upload(browser, LOAD, _small_shop(changed))
     assert again.status_code == 409
     (problem,) = _problems(again)
     assert "use the choice 'Load over the day's bookings'" in problem and "--" not in problem
