@@ -68,8 +68,9 @@ async def load_day(
     ] = False,
 ) -> DayLoaded:
     """Store the workshop and its day of bookings from a day file, and plan the day (a new
-    workshop is created); 409 if the day has other bookings and ``replace`` is not given. The
-    same file sent again to a day nothing has happened to since gets the first answer."""
+    workshop is created); 409 if the day already has bookings and ``replace`` is not given,
+    unless the same file is sent again to a day nothing has happened to since (a retry): that
+    gets the first answer."""
     body = await request.body()
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     result = await run_in_threadpool(

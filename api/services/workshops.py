@@ -40,6 +40,7 @@ from scheduler.io import DayFileError, FieldReader, PathKey, load_day, parse_day
 from scheduler.solve import solve
 
 FILE_SOURCE = "load"  # BookingRow.source of a booking that came from a day file
+LOADED = "loaded"  # PlanRow.reason of the plan a day file was loaded with
 DAY_FILE_TYPES = (
     "application/yaml",
     "application/x-yaml",
@@ -293,14 +294,12 @@ def store_day(
             session, WorkshopRow, {"id": day.workshop.id, "created_at": now, **values}, ["id"]
         )
         ws = session.get_one(WorkshopRow, day.workshop.id)
-        for name, value in values.items():
-            setattr(ws, name, value)
-        session.flush()
         row = open_day(session, ws, day.date, now)
         existing = session.scalar(
             select(func.count()).select_from(BookingRow).where(BookingRow.day_id == row.id)
         )
         if existing and not replace:
+            # Before the workshop's settings are written: a retry changes nothing.
             same = _already_loaded(session, row, day, config)
             if same is not None:
                 return same
@@ -308,6 +307,9 @@ def store_day(
                 f"workshop {ws.id!r} already has {existing} booking(s) on "
                 f"{day.date.isoformat()}; use {options[0]} to load the day file over them"
             )
+        for name, value in values.items():
+            setattr(ws, name, value)
+        session.flush()
         if not discard_online:
             _refuse_to_lose(session, row, options[1])
         # Holds were made against the bookings being replaced: let them go with them.
@@ -330,7 +332,7 @@ def store_day(
             raise Conflict(f"booking id {clash!r} is already used on another day of {ws.id!r}")
         rows = add_bookings(session, row, day.bookings, source=FILE_SOURCE, now=now)
         pks_by_id = {r.booking_id: r.pk for r in rows}
-        version = store_plan(session, row, day, plan, pks_by_id, reason="loaded", now=now)
+        version = store_plan(session, row, day, plan, pks_by_id, reason=LOADED, now=now)
         audit.record(
             session,
             actor,
@@ -377,7 +379,7 @@ def _already_loaded(
     if [booking_of(r) for r in rows] != list(day.bookings):
         return None
     plan = latest_plan(session, row.id)
-    if plan is None:
+    if plan is None or plan.reason != LOADED:  # re-planned since
         return None
     return LoadResult(
         workshop=row.workshop_id,

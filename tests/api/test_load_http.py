@@ -131,6 +131,33 @@ def test_two_days_of_a_new_workshop_loaded_at_once_both_load(app_client: Any, cl
         assert _days(app_client, workshop) == ["2026-11-26", "2026-11-27"]
 
 
+def test_a_retried_load_gets_the_first_answer_until_the_day_moves_on(app_client: Any) -> None:
+    url = _url("2026-11-26")
+    text = SMALL_DAY.read_text(encoding="utf-8")
+    same = app_client.put(url, content=text, headers=YAML)
+    assert same.status_code == 200, same.text
+    assert (same.json()["plan_version"], same.json()["scheduled"]) == (1, 6)
+    replanned = app_client.post(f"/workshops/{WORKSHOP}/plans/2026-11-26", json={})
+    assert replanned.status_code == 201, replanned.text
+    # Re-planned since: the file no longer describes the day as it is.
+    _problem(app_client.put(url, content=text, headers=YAML), 409)
+
+
+def test_a_retried_load_leaves_the_workshop_settings_a_later_load_made(app_client: Any) -> None:
+    first = _later_file(LATER)
+    assert app_client.put(_url(LATER), content=first, headers=YAML).status_code == 200
+    # The next day's file renames the workshop: its settings are the workshop's from now on.
+    second = _later_file(LATER + dt.timedelta(days=1)).replace(
+        "name: City Motors", "name: City Motors East", 1
+    )
+    assert "City Motors East" in second
+    loaded = app_client.put(_url(LATER + dt.timedelta(days=1)), content=second, headers=YAML)
+    assert loaded.status_code == 200, loaded.text
+    retry = app_client.put(_url(LATER), content=first, headers=YAML)
+    assert retry.status_code == 200 and retry.json()["plan_version"] == 1, retry.text
+    assert app_client.get(f"/workshops/{WORKSHOP}").json()["name"] == "City Motors East Service"
+
+
 def test_loading_over_a_day_needs_replace_and_keeps_online_bookings_unless_told(
     app_client: Any,
 ) -> None:
