@@ -19,7 +19,7 @@ kept in the repository so that "to best known" means the same from a plain clone
 beats an entry rewrites it (commit it with the figures it produced).
 
     python benchmarks/cpsat_days.py [--kinds medium,large,rush] [--seeds 10] [--limits 10,30]
-        [--best-known-seconds 0] [--cache benchmarks/data/best_known_days.json]
+        [--solver-seed 0] [--best-known-seconds 0] [--cache benchmarks/data/best_known_days.json]
 """
 
 from __future__ import annotations
@@ -139,6 +139,9 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--limits", default="10,30")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--solver-seed", type=int, default=0, help="seed of CP-SAT and the neighbourhood search"
+    )
     parser.add_argument("--best-known-seconds", type=float, default=0)
     parser.add_argument("--cache", type=Path, default=DATA / "best_known_days.json")
     args = parser.parse_args()
@@ -173,7 +176,9 @@ def main() -> None:
         runs.append(Run("dispatch", plan, time.perf_counter() - began))
         for limit in limits:
             began = time.perf_counter()
-            plan = solve(day, "cpsat", time_limit=limit, workers=args.workers)
+            plan = solve(
+                day, "cpsat", time_limit=limit, workers=args.workers, seed=args.solver_seed
+            )
             runs.append(
                 Run(f"cpsat {limit:g}s", checked(day, plan, name), time.perf_counter() - began)
             )
