@@ -8,7 +8,6 @@ schedule is what slot search inserts new bookings into.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
@@ -365,7 +364,7 @@ def _already_loaded(
     """What the first load stored, when the day holds exactly ``day``'s workshop and bookings
     as a day file loaded them and nothing has happened to it since: a retried load (a lost
     answer, a script run twice) then gets the first answer instead of a conflict."""
-    if row.config != json.loads(json.dumps(config)):
+    if row.config != config:  # plain lists, dicts, strings and ints: stored as they are
         return None
     if session.scalar(select(DayEventRow.id).where(DayEventRow.day_id == row.id).limit(1)):
         return None
