@@ -1,7 +1,7 @@
 """Which neighbourhoods the large-day search re-plans (``lns._Chooser``).
 
 The kinds that gain most per second are picked most, yet every kind keeps being tried; a booking
-left out is re-planned around a few times, then only now and then.
+left out is re-planned around up to ``LEFT_OUT_TRIES`` times, then only now and then.
 """
 
 from __future__ import annotations
