@@ -63,7 +63,7 @@ LEFT_OUT_RETRY = 0.05
 re-plan around one that has had fewer than ``LEFT_OUT_TRIES`` tries; after that, ``LEFT_OUT_RETRY``
 of them. Most bookings still out after a few tries stay out for good (the best plans known leave
 them out too: on large day 1, 28 of 29 such neighbourhoods found nothing), but some take a dozen
-tries (large day 0 placed one in 30 s runs with 15 tries and not with 6)."""
+tries (large day 0 placed one in each of five 30 s runs with 15 tries, in one of three with 6)."""
 
 
 @dataclass(slots=True)
