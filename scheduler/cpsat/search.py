@@ -42,11 +42,13 @@ class Solution:
 
 @dataclass(frozen=True, slots=True, order=True)
 class Evaluation:
-    """A solution's worth, compared lexicographically: fewer bookings out, then the value."""
+    """A solution's worth, compared lexicographically: fewer bookings out, then the value, and
+    among equals fewer tasks missing the technician their booking asked for."""
 
     unscheduled: int
     value: int  # scaled DESIGN.md objective plus stability penalty, or makespan
     design: int  # scaled DESIGN.md objective alone
+    misses: int = 0  # tasks not done by the requested technician (a tie-break only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +76,13 @@ SolutionListener = Callable[[Solution, Evaluation, int], None]
 
 
 def improves(candidate: Evaluation, incumbent: Evaluation) -> bool:
-    """No more bookings left out, no higher value, and strictly better in one of the two."""
-    return (
-        candidate.unscheduled <= incumbent.unscheduled
-        and candidate.value <= incumbent.value
-        and (candidate.unscheduled, candidate.value) != (incumbent.unscheduled, incumbent.value)
-    )
+    """No more bookings left out, no higher value, and strictly better in one of the two; or
+    the same in both with fewer tasks missing their requested technician."""
+    if candidate.unscheduled > incumbent.unscheduled or candidate.value > incumbent.value:
+        return False
+    if (candidate.unscheduled, candidate.value) != (incumbent.unscheduled, incumbent.value):
+        return True
+    return candidate.misses < incumbent.misses
 
 
 def ready_time(problem: Problem, solution: Solution, job: int) -> int:
@@ -99,6 +102,7 @@ def evaluate(problem: Problem, solution: Solution, *, makespan: bool = False) ->
     stability = 0
     unscheduled = 0
     latest = 0
+    misses = 0
     for j, job in enumerate(problem.jobs):
         if not solution.present[j]:
             unscheduled += 1
@@ -109,9 +113,13 @@ def evaluate(problem: Problem, solution: Solution, *, makespan: bool = False) ->
         design += job.weight * job.wait(at)
         if job.previous_ready is not None and _changed(problem, solution, j, at):
             stability += problem.stability_penalty
+        for t in job.tasks:
+            task, choice = problem.tasks[t], solution.choices[t]
+            if task.preferred is not None and choice is not None:
+                misses += task.modes[choice.mode].technician != task.preferred
     if makespan:
-        return Evaluation(unscheduled, unscheduled * (problem.horizon + 1) + latest, design)
-    return Evaluation(unscheduled, design + stability, design)
+        return Evaluation(unscheduled, unscheduled * (problem.horizon + 1) + latest, design, misses)
+    return Evaluation(unscheduled, design + stability, design, misses)
 
 
 def _changed(problem: Problem, solution: Solution, job: int, at: int) -> bool:

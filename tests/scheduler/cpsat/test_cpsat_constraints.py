@@ -293,6 +293,22 @@ def test_requested_technician_is_honoured_when_free() -> None:
     assert plan.assignments[0].technician == "T2"
 
 
+def test_requested_technician_breaks_a_tie_with_the_start_plan() -> None:
+    """The start plan gives the waiter to T1 at 08:00, as good as T2 at 08:00 in waiting
+    (120): the plan that honours the request wins the tie and is returned."""
+    d = day(
+        [tech("T1"), tech("T2")],
+        [bay("L1")],
+        [booking("B1", "CHECK", "08:00", waiting=True, technician="T2")],
+    )
+    given = [Assignment(hm("08:00"), hm("09:00"), "B1", "CHECK", 0, "L1", "T1")]
+    start = Plan.build(d, given, [], status=PlanStatus.HEURISTIC)
+    assert check_plan(d, start) == []
+    plan = optimal(d, start)
+    assert plan.objective == 120
+    assert plan.assignments[0].technician == "T2"
+
+
 def test_requested_technician_never_costs_waiting() -> None:
     """T2 is absent until 12:00: the waiter goes to T1 at 08:00 (objective 120), not T2."""
     d = day(
