@@ -46,6 +46,14 @@ SUB_TIME = 0.5  # seconds per neighbourhood
 MIN_LEFT = 0.3  # no new neighbourhood with less time left than this
 RETIME_TIME = 0.25  # seconds for the closing re-timing (a large day's takes about 0.1 s)
 
+PATIENCE = 0.15
+"""A neighbourhood is given up after this many seconds without a better plan. On 10 s runs of
+the restricted rush days (``benchmarks/peer_pyjobshop.py``'s days) 12 of 27 neighbourhoods of
+one run found nothing after the start plan yet held CP-SAT for the whole ``SUB_TIME``, while
+those that paid found their last gain within 0.3 s. Measured over three solver seeds, the
+nine days' summed weighted wait fell 1.1% (50,067 against 50,633 on average, lower in each
+seed); large days at 30 s stayed within their target (median 1.49% to best known, seed 0)."""
+
 KINDS = ("window", "costly", "technician")
 SCORE_DECAY = 0.3
 EXPLORE = 0.2
@@ -161,6 +169,7 @@ def neighbourhood_search(
             deterministic_time=det_limit if deterministic else None,
             stop=stop,
             parameters=parameters,
+            patience=None if deterministic else PATIENCE,
         )
         # Scored on CP-SAT's deterministic clock when the search must repeat itself.
         chooser.reward(

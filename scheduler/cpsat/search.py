@@ -314,6 +314,7 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
         self.best: Solution | None = None
         self.evaluation: Evaluation | None = None
         self.final: Evaluation | None = None
+        self.improved: float | None = None  # when the best solution last changed
 
     def on_solution_callback(self) -> None:
         solution = self.read()
@@ -321,6 +322,7 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
         self.final = evaluation
         if self.evaluation is None or evaluation < self.evaluation:
             self.best, self.evaluation = solution, evaluation
+            self.improved = time.perf_counter()
             if self.listener is not None:
                 bound = self.pm.main_bound(self.best_objective_bound)
                 self.listener(solution, evaluation, bound)
@@ -369,6 +371,7 @@ def search(
     parameters: Mapping[str, object] | None = None,
     halt: threading.Event | None = None,
     bound_listener: Callable[[int], None] | None = None,
+    patience: float | None = None,
 ) -> SearchResult:
     """Solve the model within ``time_limit`` seconds and return the best solution found.
 
@@ -386,6 +389,9 @@ def search(
         A second event that ends the search like ``stop`` (the caller's own reasons).
     bound_listener
         Called with each improvement of CP-SAT's proven bound (as ``SearchResult.bound``).
+    patience
+        Also stop when this many seconds pass without a better solution, counted from the
+        first one (wall clock, so not for searches that must repeat themselves).
     """
     began = time.perf_counter()
     if hint is not None:
@@ -405,8 +411,10 @@ def search(
     done = threading.Event()
     watcher = None
     events = [e for e in (stop, halt) if e is not None]
-    if events:
-        watcher = threading.Thread(target=_watch, args=(events, done, solver), daemon=True)
+    if events or patience is not None:
+        watcher = threading.Thread(
+            target=_watch, args=(events, done, solver, recorder, patience), daemon=True
+        )
         watcher.start()
     try:
         status = solver.solve(pm.model, recorder)
@@ -430,9 +438,24 @@ def search(
 
 
 def _watch(
-    events: Sequence[threading.Event], done: threading.Event, solver: cp_model.CpSolver
+    events: Sequence[threading.Event],
+    done: threading.Event,
+    solver: cp_model.CpSolver,
+    recorder: _Recorder,
+    patience: float | None,
 ) -> None:
-    while not done.wait(0.05):
+    """Stop ``solver`` once an event is set or, with ``patience``, once the search has gone
+    that long without a better solution."""
+    poll = 0.05 if patience is None else min(0.05, patience / 5)
+    while not done.wait(poll):
         if any(e.is_set() for e in events):
+            solver.stop_search()
+            return
+        improved = recorder.improved
+        if (
+            patience is not None
+            and improved is not None
+            and time.perf_counter() > improved + patience
+        ):
             solver.stop_search()
             return

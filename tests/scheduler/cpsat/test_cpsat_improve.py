@@ -253,3 +253,25 @@ def test_a_stalled_whole_model_hands_over_to_neighbourhoods(
     assert bool(calls) == switches
     if not switches:
         assert plan.status == PlanStatus.OPTIMAL
+
+
+def test_patience_stops_a_search_only_after_its_first_solution() -> None:
+    """With patience, the watcher leaves a search alone until a first solution arrives, then
+    stops it once that long passes without a better one."""
+    from types import SimpleNamespace
+
+    from scheduler.cpsat.search import _watch
+
+    stops: list[float] = []
+    solver = SimpleNamespace(stop_search=lambda: stops.append(time.perf_counter()))
+    recorder = SimpleNamespace(improved=None)
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch, args=([], done, solver, recorder, 0.1))
+    watcher.start()
+    time.sleep(0.3)
+    assert stops == []  # no solution yet: the patience clock has not started
+    recorder.improved = time.perf_counter()
+    watcher.join(timeout=5)
+    done.set()
+    assert len(stops) == 1
+    assert stops[0] - recorder.improved >= 0.1
