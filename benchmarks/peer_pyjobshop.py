@@ -5,7 +5,8 @@ scheduling library that also uses CP-SAT. Each generated day is translated to it
 closely as it allows:
 
 - technicians and bays are machines; a technician's breaks are the time outside the shift,
-  breaks and absences; a bay's are its unavailable windows;
+  breaks and absences; a bay's are its unavailable windows; every task ends within the day
+  (without that, a cold solve could put a task after the last break, past midnight);
 - each operation is a task whose modes are every (qualified technician, matching bay) pair,
   with that technician's exact duration (a task needing a technician and a bay: a mode with
   two resources); operations of a booking are chained; a booking is a job released at arrival;
@@ -94,7 +95,9 @@ class Translation:
             )
             previous = None
             for code, index, op in day.operations(booking):
-                task = self.model.add_task(job=job, earliest_start=booking.arrival)
+                task = self.model.add_task(
+                    job=job, earliest_start=booking.arrival, latest_end=MINUTES_PER_DAY
+                )
                 t_index = len(self.tasks)
                 self.tasks.append((booking.id, code, index))
                 parts = [(self.parts[sku], qty) for sku, qty in op.parts.items()]
