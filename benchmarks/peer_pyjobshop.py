@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -176,8 +177,8 @@ def main() -> None:
         "PyJobShop violations (cold / warm)",
     ]:
         table.add_column(column, justify="right")
-    ratios: list[float] = []
-    kept: list[float] = []  # against PyJobShop's start plan where it has no valid plan
+    ratios: dict[str, list[float]] = defaultdict(list)
+    kept: dict[str, list[float]] = defaultdict(list)  # PyJobShop's start where it has no plan
     invalid = 0
     for kind in args.kinds.split(","):
         size, rush = KINDS[kind]
@@ -210,10 +211,10 @@ def main() -> None:
             found = [p.parts.weighted_wait for p in results if p is not None]
             best_peer = min(found) if found else None
             ratio = float(1 - ours.parts.weighted_wait / best_peer) if best_peer else float("nan")
-            ratios.append(ratio)
+            ratios[kind].append(ratio)
             # A PyJobShop user whose solve gives no valid plan keeps the plan it started from.
             peer_or_start = min(found, default=start.parts.weighted_wait)
-            kept.append(float(1 - ours.parts.weighted_wait / peer_or_start))
+            kept[kind].append(float(1 - ours.parts.weighted_wait / peer_or_start))
             table.add_row(
                 f"{kind} {seed}",
                 str(len(day.bookings)),
@@ -224,23 +225,25 @@ def main() -> None:
                     for p, f in zip(results, flags, strict=True)
                 ),
                 f"{ratio:.1%}",
-                f"{kept[-1]:.1%}" + ("" if found else " (start)"),
+                f"{kept[kind][-1]:.1%}" + ("" if found else " (start)"),
                 str(len(translation.modes)),
                 " / ".join(f or "-" for f in flags),
             )
             console.print(f"{kind} {seed}: done", style="dim")
     console.print(table)
-    finite = [r for r in ratios if r == r]
-    console.print(
-        f"median: our weighted wait is {statistics.median(finite):.1%} lower than PyJobShop's "
-        f"best; {invalid} PyJobShop plan(s) failed the checker"
-        if finite
-        else "no valid PyJobShop plan to compare with"
-    )
-    if kept:
+    console.print(f"{invalid} PyJobShop plan(s) failed the checker")
+    for kind, found_ratios in ratios.items():
+        finite = [r for r in found_ratios if r == r]
+        strict = (
+            f"{statistics.median(finite):.1%} lower than PyJobShop's best valid plan "
+            f"({len(finite)} days)"
+            if finite
+            else "no valid PyJobShop plan to compare with"
+        )
         console.print(
-            f"median with PyJobShop's start plan standing in where it has no valid plan: "
-            f"{statistics.median(kept):.1%} lower"
+            f"{kind}, median day: our weighted wait is {strict}; "
+            f"{statistics.median(kept[kind]):.1%} lower with PyJobShop's start plan standing "
+            f"in where it has no valid plan ({len(kept[kind])} days)"
         )
 
 
