@@ -33,6 +33,7 @@ import argparse
 import statistics
 import sys
 from collections import defaultdict
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,11 @@ class Translation:
         return Plan.build(self.day, assignments, [], status=PlanStatus.FEASIBLE)
 
 
+def lower_by(ours: Fraction, theirs: Fraction) -> float:
+    """How much lower ``ours`` is than ``theirs``, as a share of theirs; NaN when theirs is 0."""
+    return float(1 - ours / theirs) if theirs else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kinds", default="medium")
@@ -209,12 +215,11 @@ def main() -> None:
                 flags.append(",".join(sorted({v.kind.value for v in violations})))
                 results.append(None if violations else plan)
             found = [p.parts.weighted_wait for p in results if p is not None]
-            best_peer = min(found) if found else None
-            ratio = float(1 - ours.parts.weighted_wait / best_peer) if best_peer else float("nan")
+            ours_wait = ours.parts.weighted_wait
+            ratio = lower_by(ours_wait, min(found)) if found else float("nan")
             ratios[kind].append(ratio)
             # A PyJobShop user whose solve gives no valid plan keeps the plan it started from.
-            peer_or_start = min(found, default=start.parts.weighted_wait)
-            kept[kind].append(float(1 - ours.parts.weighted_wait / peer_or_start))
+            kept[kind].append(lower_by(ours_wait, min(found, default=start.parts.weighted_wait)))
             table.add_row(
                 f"{kind} {seed}",
                 str(len(day.bookings)),
@@ -240,10 +245,11 @@ def main() -> None:
             if finite
             else "no valid PyJobShop plan to compare with"
         )
+        standing_in = [r for r in kept[kind] if r == r]
         console.print(
             f"{kind}, median day: our weighted wait is {strict}; "
-            f"{statistics.median(kept[kind]):.1%} lower with PyJobShop's start plan standing "
-            f"in where it has no valid plan ({len(kept[kind])} days)"
+            f"{statistics.median(standing_in):.1%} lower with PyJobShop's start plan standing "
+            f"in where it has no valid plan ({len(standing_in)} days)"
         )
 
 
