@@ -165,6 +165,11 @@ class Translation:
         return Plan.build(self.day, assignments, [], status=PlanStatus.FEASIBLE)
 
 
+def share(ratio: float) -> str:
+    """A ratio as a percentage, or "-" where there was nothing to compare with (NaN)."""
+    return f"{ratio:.1%}" if ratio == ratio else "-"
+
+
 def lower_by(ours: Fraction, theirs: Fraction) -> float:
     """How much lower ``ours`` is than ``theirs``, as a share of theirs; NaN when theirs is 0."""
     return float(1 - ours / theirs) if theirs else float("nan")
@@ -263,8 +268,8 @@ def main() -> None:
                     f"{float(w):.0f}" if w is not None else ("invalid" if f else "none")
                     for w, f in zip(results, flags, strict=True)
                 ),
-                f"{cold[kind][-1]:.1%}",
-                f"{ratio:.1%}",
+                share(cold[kind][-1]),
+                share(ratio),
                 f"{kept[kind][-1]:.1%}" + ("" if found else " (start)"),
                 str(len(translation.modes)),
                 " / ".join(f or "-" for f in flags),
@@ -285,8 +290,8 @@ def main() -> None:
             ("the same, the dispatch plan standing in where it has none", kept),
         ):
             values = [r for k in kinds for r in by_kind[k] if r == r]
-            median = f"{statistics.median(values):6.1%}" if values else "     -"
-            console.print(f"  {median}  {label} ({len(values)} days)")
+            median = share(statistics.median(values)) if values else "-"
+            console.print(f"  {median:>6}  {label} ({len(values)} days)")
 
 
 if __name__ == "__main__":
