@@ -62,6 +62,8 @@ from scheduler.domain import MINUTES_PER_DAY, Day, merge_windows
 from scheduler.plan import Assignment, Plan, PlanStatus
 from scheduler.solve import best_dispatch_plan
 
+NAN = float("nan")  # a ratio with nothing to compare with
+
 KINDS = {"medium": ("medium", False), "large": ("large", False), "rush": ("medium", True)}
 
 
@@ -172,7 +174,7 @@ def share(ratio: float) -> str:
 
 def lower_by(ours: Fraction, theirs: Fraction) -> float:
     """How much lower ``ours`` is than ``theirs``, as a share of theirs; NaN when theirs is 0."""
-    return float(1 - ours / theirs) if theirs else float("nan")
+    return float(1 - ours / theirs) if theirs else NAN
 
 
 def main() -> None:
@@ -248,28 +250,27 @@ def main() -> None:
                 flags.append(",".join(sorted(broken)))
                 results.append(statistics.median(valid) if 2 * len(valid) >= args.runs else None)
             found = [w for w in results if w is not None]
-            ratio = lower_by(ours_wait, min(found)) if found else float("nan")
             start_wait = start.parts.weighted_wait
-            cold[kind].append(
-                lower_by(ours_wait, results[0]) if results[0] is not None else float("nan")
-            )
-            cold_kept[kind].append(
-                lower_by(ours_wait, results[0] if results[0] is not None else start_wait)
-            )
-            ratios[kind].append(ratio)
-            # A PyJobShop user whose solve gives no valid plan keeps the plan it started from.
-            kept[kind].append(lower_by(ours_wait, min(found, default=start_wait)))
+            for strict, standing_in, peer in (
+                (cold, cold_kept, results[0]),
+                (ratios, kept, min(found, default=None)),
+            ):
+                strict[kind].append(lower_by(ours_wait, peer) if peer is not None else NAN)
+                # A PyJobShop user whose solve gives no valid plan keeps the dispatch plan.
+                standing_in[kind].append(
+                    lower_by(ours_wait, peer if peer is not None else start_wait)
+                )
             table.add_row(
                 f"{kind} {seed}",
                 str(len(day.bookings)),
-                f"{float(start.parts.weighted_wait):.0f}",
+                f"{float(start_wait):.0f}",
                 f"{float(ours_wait):.0f}",
                 *(
                     f"{float(w):.0f}" if w is not None else ("invalid" if f else "none")
                     for w, f in zip(results, flags, strict=True)
                 ),
                 share(cold[kind][-1]),
-                share(ratio),
+                share(ratios[kind][-1]),
                 f"{kept[kind][-1]:.1%}" + ("" if found else " (start)"),
                 str(len(translation.modes)),
                 " / ".join(f or "-" for f in flags),
